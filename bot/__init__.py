@@ -1,0 +1,1 @@
+"""The Slack adapter: app factory, listeners, Block Kit rendering, runners, scheduler, sandbox, CLI."""

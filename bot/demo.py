@@ -1,0 +1,100 @@
+"""`concernbot demo`: the real bot against the sandbox workspace, one concern from report to receipt."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from bot.render.messages import ACKNOWLEDGE_ACTION, OPEN_RECORD_ACTION
+from bot.runtime import Runtime
+from bot.sandbox.client import SlackSimulator, wait_for
+from bot.sandbox.demo_workspace import AMY, DAN, DSL_CHANNEL, TOM, demo_workspace
+from bot.sandbox.webapi import SandboxServer
+from bot.school_setup import apply_school_file
+from bot.settings import load_settings
+from storage.events import events_for
+
+
+def demo_school_file() -> Path:
+    return Path(__file__).with_name("demo_school.yml")
+
+
+def _fill_report(sim: SlackSimulator, runtime: Runtime) -> None:
+    local_now = runtime.clock.now().astimezone(ZoneInfo(runtime.settings.school_timezone))
+    today, now = local_now.date(), local_now - timedelta(minutes=20)
+    occurred_time = now.strftime("%H:%M") if now.date() == today else None
+    steps = [
+        {"child_name": "Sam Taylor", "year_group": "year_4"},
+        {"category": "cyberbullying", "urgency": "urgent"},
+        {"occurred_on": today.isoformat(), "occurred_time": occurred_time},
+        {"account": "At break Sam told me: 'People in my class made a group chat about me and keep posting "
+                    "photos of me with horrible comments.' Sam was upset. I did not ask more."},
+        {},
+    ]
+    for answers in steps:
+        reply = sim.submit_view(AMY, answers).json()
+        if reply.get("response_action") == "errors":
+            raise RuntimeError(f"the demo's answers were refused: {reply['errors']}")
+
+
+def run_demo(out: TextIO, database_url: str | None = None) -> int:
+    """Print the transcript of one concern. A fresh SQLite file unless `database_url` is given."""
+    workdir = Path(tempfile.mkdtemp(prefix="concernbot-demo-"))
+    ws = demo_workspace()
+    sandbox = SandboxServer(ws).start()
+    secret = secrets.token_hex(16)
+    settings = load_settings(slack_bot_token=ws.bot_token, slack_signing_secret=secret, slack_app_token=None,
+                             slack_api_url=sandbox.api_url,
+                             database_url=database_url or f"sqlite:///{workdir / 'demo.db'}")
+    runtime = Runtime(settings)
+    try:
+        runtime.build()
+        changes = apply_school_file(runtime.client, runtime.identity.team_id, runtime.db,
+                                    demo_school_file(), runtime.clock.now())
+        runtime.start(port=0)
+        print("concernbot demo: the real bot (Bolt over HTTP at "
+              f"{runtime.url}, database {settings.database_url}, scheduler running) "
+              f"against a sandbox Slack workspace at {sandbox.url}.\n", file=out)
+        print("School set-up from demo_school.yml:", file=out)
+        for change in changes:
+            print(f"  - {change}", file=out)
+        for warning in runtime.check():
+            print(f"  ! {warning}", file=out)
+        print(file=out)
+        concern_id = _story(SlackSimulator(sandbox, runtime.url, secret), runtime)
+        for line in ws.timeline:
+            print(f"  {line}", file=out)
+        print("\nThe record's event log (who did what, when; never the content):", file=out)
+        with runtime.db.session() as session:
+            for event in events_for(session, ws.team_id, concern_id):
+                who = ws.users[event.actor_id].real_name if event.actor_id in ws.users else "concernbot"
+                print(f"  {event.at:%H:%M:%S} {event.kind:<20} {who}", file=out)
+        print("\nNothing in any message above names the child or says what happened: those stay in "
+              "the record, which only the safeguarding team can open.", file=out)
+        return 0
+    finally:
+        runtime.stop()
+        sandbox.stop()
+
+
+def _story(sim: SlackSimulator, runtime: Runtime) -> int:
+    """Act out the journey; returns the concern's id (from the button on the DSL post)."""
+    ws = sim.ws
+    ws.note("Amy Clarke, a Year 4 teacher, is told something worrying by a pupil at break.")
+    sim.slash_command(AMY)
+    wait_for(lambda: ws.current_view(AMY), what="the report form to open")
+    _fill_report(sim, runtime)
+    post = wait_for(lambda: ws.messages_in(DSL_CHANNEL), what="the post in #dsl-team")[0]
+    wait_for(lambda: ws.dms_to(AMY), what="Amy's receipt")
+    sim.click_in_message(DAN, post, ACKNOWLEDGE_ACTION)
+    wait_for(lambda: len(ws.dms_to(AMY)) >= 2 and post.edits >= 1, what="the acknowledgement to arrive")
+    sim.click_in_message(DAN, post, OPEN_RECORD_ACTION)
+    wait_for(lambda: ws.current_view(DAN), what="the record to open for Dan")
+    ws.note("Tom Reed, the IT technician, is in #dsl-team but not on the safeguarding team.")
+    sim.click_in_message(TOM, post, OPEN_RECORD_ACTION)
+    wait_for(lambda: ws.current_view(TOM), what="Tom's answer")
+    return int(sim.find_action(post.blocks, OPEN_RECORD_ACTION)[1]["value"])

@@ -1,0 +1,201 @@
+"""The reporter's journey: /report-concern, each form step, Back, Resume, and the final submit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from bot.metadata import FormMetadata, MetadataError
+from bot.payloads import BlockActions, SlashCommand, ViewPayload
+from bot.render.blocks import local_time
+from bot.render.form import (
+    BACK_ACTION, EXPIRED_TEXT, RESUME_BLOCK, RESUME_CALLBACK, STEP_CALLBACK, notice_view, read_answers,
+    recorded_view, resume_view, step_view,
+)
+from bot.services import Services, services_of
+from flows.concern import Urgency
+from flows.forms import Step
+from flows.report_form import REPORT_FORM, ReportAnswers
+from storage.concerns import submit_report
+from storage.drafts import DraftStatus, discard, latest_open_draft, owned_draft, save_answers, start_draft
+from storage.models import Concern, Draft
+from storage.schools import ensure_school
+
+log = logging.getLogger(__name__)
+COMMAND = "/report-concern"
+HOME_REPORT_ACTION = "home_report"
+SAVE_FAILED = ("We couldn't save this just now, so nothing was sent. Your answers are still here: "
+               "please press the button again in a moment.")
+
+
+def _meta(svc: Services, draft: Draft, step_id: str) -> str:
+    return svc.codec.dump(FormMetadata(draft_id=draft.id, step_id=step_id))
+
+
+def _step(svc: Services, draft: Draft, step: Step, notice: str | None = None) -> dict:
+    return step_view(REPORT_FORM, step, draft.answers, _meta(svc, draft, step.id), notice=notice)
+
+
+def opening_view(svc: Services, team_id: str, user_id: str) -> dict:
+    """Start a report, or offer to resume the one this person left unsent."""
+    now = svc.clock.now()
+    with svc.db.session() as session:
+        school = ensure_school(session, team_id, svc.default_timezone, now)
+        draft = latest_open_draft(session, team_id, user_id, REPORT_FORM.id)
+        if draft is not None and draft.answers:
+            started = local_time(draft.created_at, school.timezone)
+            return resume_view(REPORT_FORM, started, _meta(svc, draft, draft.step_id))
+        if draft is None:
+            draft = start_draft(session, team_id, user_id, REPORT_FORM.id, REPORT_FORM.first_step.id, now)
+        return _step(svc, draft, REPORT_FORM.step(draft.step_id))
+
+
+def on_command(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    ack()
+    command = SlashCommand.model_validate(body)
+    client.views_open(trigger_id=command.trigger_id,
+                      view=opening_view(services_of(context), command.team_id, command.user_id))
+
+
+def on_home_report(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    ack()
+    action = BlockActions.model_validate(body)
+    client.views_open(trigger_id=action.trigger_id,
+                      view=opening_view(services_of(context), action.team.id, action.user.id))
+
+
+def _submitted_view(session: Any, draft: Draft) -> dict:
+    concern = session.get_one(Concern, draft.concern_id)
+    return recorded_view(concern.reference, immediate_risk=concern.urgency == Urgency.IMMEDIATE)
+
+
+def _advance(svc: Services, session: Any, draft: Draft, step: Step, values: dict, school_tz: str
+             ) -> tuple[dict[str, Any], bool]:
+    """Save one step's answers and decide the response: errors, the next step, or the recorded concern."""
+    now = svc.clock.now()
+    now_local = svc.local_now(school_tz)
+    save_answers(draft, values, now)
+    errors = REPORT_FORM.validate(step.id, values, now_local)
+    if errors:
+        return {"response_action": "errors", "errors": errors}, False
+    following = REPORT_FORM.next_step(step.id, draft.answers)
+    if following is not None:
+        draft.step_id = following.id
+        return {"response_action": "update", "view": _step(svc, draft, following)}, False
+    unfinished = REPORT_FORM.missing(draft.answers, now_local)
+    if unfinished:
+        draft.step_id = unfinished[0].id
+        view = _step(svc, draft, unfinished[0], notice="Please finish this step before sending.")
+        return {"response_action": "update", "view": view}, False
+    answers = ReportAnswers.from_answers(draft.answers)
+    concern = submit_report(session, draft, answers, school_tz, now)
+    view = recorded_view(concern.reference, immediate_risk=answers.urgency is Urgency.IMMEDIATE)
+    log.info("concern %s recorded", concern.reference)
+    return {"response_action": "update", "view": view}, True
+
+
+def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
+    svc = services_of(context)
+    payload = ViewPayload.model_validate(body)
+    try:
+        meta = svc.codec.load(FormMetadata, payload.view.private_metadata)
+        step = REPORT_FORM.step(meta.step_id)
+    except (MetadataError, KeyError):
+        ack(response_action="update", view=notice_view("Report a concern", EXPIRED_TEXT))
+        return
+    values = read_answers(step, payload.view.state.values)
+    recorded = False
+    try:
+        with svc.db.session() as session:
+            school = ensure_school(session, payload.team.id, svc.default_timezone, svc.clock.now())
+            draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id, for_update=True)
+            if draft is None or draft.status == DraftStatus.DISCARDED:
+                response = {"response_action": "update",
+                            "view": notice_view("Report a concern", EXPIRED_TEXT)}
+            elif draft.status == DraftStatus.SUBMITTED:
+                response = {"response_action": "update", "view": _submitted_view(session, draft)}
+            else:
+                response, recorded = _advance(svc, session, draft, step, values, school.timezone)
+    except IntegrityError:
+        # The same draft was submitted twice at once; the other request recorded it. Show that record.
+        with svc.db.session() as session:
+            draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id)
+            response = {"response_action": "update", "view": _submitted_view(session, draft)}
+    except SQLAlchemyError:
+        log.exception("could not save step %s of a report", step.id)
+        ack(**_save_failed(step))
+        return
+    ack(**response)
+    if recorded:
+        svc.kick_outbox()
+
+
+def _save_failed(step: Step) -> dict[str, Any]:
+    if step.questions:
+        return {"response_action": "errors", "errors": {step.questions[0].id: SAVE_FAILED}}
+    return {"response_action": "push", "view": notice_view("Not sent yet", SAVE_FAILED)}
+
+
+def on_resume_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
+    svc = services_of(context)
+    payload = ViewPayload.model_validate(body)
+    try:
+        meta = svc.codec.load(FormMetadata, payload.view.private_metadata)
+    except MetadataError:
+        ack(response_action="update", view=notice_view("Report a concern", EXPIRED_TEXT))
+        return
+    choice = (payload.view.state.values.get(RESUME_BLOCK, {}).get(RESUME_BLOCK, {})
+              .get("selected_option") or {}).get("value", "resume")
+    now = svc.clock.now()
+    with svc.db.session() as session:
+        draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id)
+        if draft is None or draft.status != DraftStatus.OPEN:
+            view = notice_view("Report a concern", EXPIRED_TEXT)
+        else:
+            if choice == "discard":
+                discard(draft, now)
+                draft = start_draft(session, payload.team.id, payload.user.id, REPORT_FORM.id,
+                                    REPORT_FORM.first_step.id, now)
+            view = _step(svc, draft, REPORT_FORM.step(draft.step_id))
+    ack(response_action="update", view=view)
+
+
+def on_back(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    ack()
+    svc = services_of(context)
+    action = BlockActions.model_validate(body)
+    if action.view is None:
+        return
+    try:
+        meta = svc.codec.load(FormMetadata, action.view.private_metadata)
+        step = REPORT_FORM.step(meta.step_id)
+    except (MetadataError, KeyError):
+        return
+    typed = {k: v for k, v in read_answers(step, action.view.state.values).items() if v}
+    with svc.db.session() as session:
+        draft = owned_draft(session, action.team.id, action.user.id, meta.draft_id)
+        if draft is None or draft.status != DraftStatus.OPEN:
+            return
+        save_answers(draft, typed, svc.clock.now())
+        previous = REPORT_FORM.previous_step(step.id, draft.answers) or REPORT_FORM.first_step
+        draft.step_id = previous.id
+        view = _step(svc, draft, previous)
+    client.views_update(view_id=action.view.id, hash=action.view.hash, view=view)
+
+
+def on_closed(ack: Ack) -> None:
+    """Cancel closes the modal; the draft stays saved and /report-concern offers to resume it."""
+    ack()
+
+
+def register(app: App) -> None:
+    app.command(COMMAND)(on_command)
+    app.action(HOME_REPORT_ACTION)(on_home_report)
+    app.view_submission(STEP_CALLBACK)(on_step_submit)
+    app.view_submission(RESUME_CALLBACK)(on_resume_submit)
+    app.view_closed(STEP_CALLBACK)(on_closed)
+    app.action(BACK_ACTION)(on_back)

@@ -1,0 +1,135 @@
+"""A guided form, rendered as modal steps ("Step 2 of 5", Back, Cancel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.render.blocks import Block, actions, button, context, modal, plain, section, typed_text
+from flows.forms import Answers, Form, Kind, Question, Step
+
+STEP_CALLBACK = "report_step"
+RESUME_CALLBACK = "report_resume"
+BACK_ACTION = "form_back"
+RESUME_BLOCK = "resume_choice"
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": plain(label[:75]), "value": value}
+
+
+def _element(question: Question, value: str | None) -> dict[str, Any]:
+    action_id = question.id
+    if question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id,
+                                   "max_length": question.max_length,
+                                   "multiline": question.kind is Kind.LONG_TEXT}
+        if value:
+            element["initial_value"] = value
+        if question.placeholder:
+            element["placeholder"] = plain(question.placeholder)
+        return element
+    if question.kind in (Kind.SELECT, Kind.RADIO):
+        options = [_option(c.value, c.label) for c in question.choices]
+        element = {"type": "static_select" if question.kind is Kind.SELECT else "radio_buttons",
+                   "action_id": action_id, "options": options}
+        if question.kind is Kind.SELECT:
+            element["placeholder"] = plain("Choose one")
+        chosen = next((o for o in options if o["value"] == value), None)
+        if chosen:
+            element["initial_option"] = chosen
+        return element
+    if question.kind is Kind.DATE:
+        element = {"type": "datepicker", "action_id": action_id}
+        if value:
+            element["initial_date"] = value
+        return element
+    element = {"type": "timepicker", "action_id": action_id}
+    if value:
+        element["initial_time"] = value
+    return element
+
+
+def input_block(question: Question, value: str | None) -> Block:
+    block: Block = {"type": "input", "block_id": question.id, "label": plain(question.label),
+                    "optional": not question.required, "element": _element(question, value)}
+    if question.hint:
+        block["hint"] = plain(question.hint)
+    return block
+
+
+def read_answers(step: Step, state_values: dict[str, dict[str, dict[str, Any]]]) -> dict[str, str | None]:
+    """One step's answers from a view's state, as the strings the form engine validates."""
+    answers: dict[str, str | None] = {}
+    for question in step.questions:
+        state = state_values.get(question.id, {}).get(question.id, {})
+        if "selected_option" in state:
+            option = state.get("selected_option") or {}
+            answers[question.id] = option.get("value")
+        elif "selected_date" in state:
+            answers[question.id] = state.get("selected_date")
+        elif "selected_time" in state:
+            answers[question.id] = state.get("selected_time")
+        else:
+            answers[question.id] = state.get("value")
+    return answers
+
+
+def _review_blocks(form: Form, answers: Answers) -> list[Block]:
+    blocks: list[Block] = []
+    for question in form.questions(answers):
+        raw = answers.get(question.id)
+        shown = question.choice_label(raw) or raw or "(not given)"
+        blocks += [context(f"*{question.label}*"), typed_text(shown)]
+    return blocks
+
+
+def step_view(form: Form, step: Step, answers: Answers, metadata: str, *, notice: str | None = None) -> dict:
+    position = form.position(step.id, answers)
+    blocks: list[Block] = [context(f"{position} · *{step.title}*")]
+    if notice:
+        blocks.append(section(f":warning: {notice}"))
+    if step.intro:
+        blocks.append(section(step.intro))
+    for guidance in step.guidance_for(answers):
+        blocks.append(section((":warning: " if guidance.warning else ":information_source: ") + guidance.text))
+    blocks += [input_block(q, answers.get(q.id)) for q in step.questions]
+    if step.is_review:
+        blocks += _review_blocks(form, answers)
+    if form.previous_step(step.id, answers) is not None:
+        blocks.append(actions(button("Back", BACK_ACTION), block_id="navigation"))
+    last = form.next_step(step.id, answers) is None
+    return modal(form.title, blocks, callback_id=STEP_CALLBACK,
+                 submit=form.submit_label if last else "Next", close="Cancel",
+                 private_metadata=metadata, notify_on_close=True)
+
+
+def resume_view(form: Form, started: str, metadata: str) -> dict:
+    choice = {
+        "type": "input", "block_id": RESUME_BLOCK, "label": plain("What would you like to do?"),
+        "element": {"type": "radio_buttons", "action_id": RESUME_BLOCK,
+                    "options": [_option("resume", "Carry on with it"),
+                                _option("discard", "Throw it away and start a new one")],
+                    "initial_option": _option("resume", "Carry on with it")},
+    }
+    blocks = [section(f"You started a report on {started} that hasn't been sent yet. "
+                      "Everything you typed was saved."), choice]
+    return modal(form.title, blocks, callback_id=RESUME_CALLBACK, submit="Continue", close="Cancel",
+                 private_metadata=metadata)
+
+
+def recorded_view(reference: str, *, immediate_risk: bool) -> dict:
+    blocks = [section(f":white_check_mark: *Recorded as {reference}.*"),
+              section("The safeguarding team is being notified now. You'll get a direct message when "
+                      "someone has picked it up. Please don't discuss it with others.")]
+    if immediate_risk:
+        blocks.append(section(":rotating_light: If a child is in danger, don't wait for a reply: call 999 "
+                              "and find the DSL in person."))
+    return modal("Report a concern", blocks, close="Done")
+
+
+def notice_view(title: str, text: str) -> dict:
+    return modal(title, [section(text)], close="Close")
+
+
+EXPIRED_TEXT = ("This form is out of date, so nothing was changed. Run `/report-concern` again: "
+                "any answers you saved are still there.")

@@ -1,0 +1,58 @@
+"""Messages in channels and DMs. They carry a reference, never a child's name or what was said."""
+
+from __future__ import annotations
+
+from bot.render.blocks import Block, actions, button, context, fields, header, local_time, mention, section
+from flows.concern import Status, Urgency
+from storage.access import ConcernSummary
+
+ACKNOWLEDGE_ACTION = "concern_acknowledge"
+OPEN_RECORD_ACTION = "concern_open"
+
+
+def _status_line(summary: ConcernSummary, timezone: str) -> str:
+    if summary.acknowledged_by and summary.acknowledged_at:
+        when = local_time(summary.acknowledged_at, timezone)
+        return f"{summary.status.label}: acknowledged by {mention(summary.acknowledged_by)} at {when}"
+    return summary.status.label
+
+
+def dsl_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:
+    """The DSL channel's post for a concern, as it stands now (it is updated in place)."""
+    siren = ":rotating_light: " if summary.urgency is Urgency.IMMEDIATE else ""
+    text = (f"{siren}Concern {summary.reference} · {summary.category.label} · {summary.urgency.label} · "
+            f"reported by {mention(summary.reporter_id)} · {_status_line(summary, timezone)}")
+    buttons = []
+    if summary.status is Status.NEW:
+        buttons.append(button("Acknowledge", ACKNOWLEDGE_ACTION, str(summary.id), style="primary"))
+    buttons.append(button("Open record", OPEN_RECORD_ACTION, str(summary.id)))
+    blocks = [
+        header(f"{'🚨 ' if siren else ''}Concern {summary.reference}"),
+        fields(("Category", summary.category.label), ("Urgency", summary.urgency.label),
+               ("Reported by", mention(summary.reporter_id)),
+               ("Reported at", local_time(summary.reported_at, timezone))),
+        section(f"*Status:* {_status_line(summary, timezone)}"),
+        actions(*buttons, block_id=f"concern:{summary.id}"),
+        context("Details are in the record, for the safeguarding team only. Every view is logged."),
+    ]
+    return text, blocks
+
+
+def reporter_receipt(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:
+    text = (f"Thank you. Your concern {summary.reference} was recorded at "
+            f"{local_time(summary.reported_at, timezone)} and the safeguarding team has been told.")
+    return text, [section(f":white_check_mark: {text} You'll hear here when someone has picked it up.")]
+
+
+def reporter_acknowledged(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:
+    when = local_time(summary.acknowledged_at, timezone) if summary.acknowledged_at else "just now"
+    text = f"Your concern {summary.reference} has been acknowledged by {mention(summary.acknowledged_by)} at {when}."
+    return text, [section(f":eyes: {text}")]
+
+
+def already_acknowledged(summary: ConcernSummary, timezone: str) -> str:
+    when = local_time(summary.acknowledged_at, timezone) if summary.acknowledged_at else "earlier"
+    return f"{summary.reference} was already acknowledged by {mention(summary.acknowledged_by)} at {when}."
+
+
+NOT_ALLOWED_TO_ACT = "Only the people the school's policy names for this concern can act on it."

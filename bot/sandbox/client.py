@@ -1,0 +1,220 @@
+"""Slack's side of a person's actions: signed requests to the bot, as Slack would send them.
+
+It builds slash commands, block actions, view submissions and events from what the sandbox holds (the
+modal on a person's screen, the message with the button), signs them with the app's signing secret,
+posts them to the bot's /slack/events, and applies the bot's response to the sandbox as Slack would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+from bot.sandbox.methods import replace_view
+from bot.sandbox.webapi import SandboxServer
+from bot.sandbox.workspace import Message, OpenView
+
+API_APP_ID = "A0CONCERNBOT"
+
+
+@dataclass(frozen=True)
+class BotResponse:
+    status: int
+    body: str
+
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.body) if self.body.strip() else {}
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll until `condition()` is truthy (returning it), or fail saying what never happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _initial(element: dict[str, Any]) -> str | None:
+    if "initial_option" in element:
+        return element["initial_option"]["value"]
+    for key in ("initial_value", "initial_date", "initial_time"):
+        if key in element:
+            return element[key]
+    return None
+
+
+def _state_entry(element: dict[str, Any], value: str | None) -> dict[str, Any]:
+    kind = element["type"]
+    if kind in ("static_select", "radio_buttons"):
+        option = next((o for o in element.get("options", []) if o["value"] == value), None)
+        if option is None and value is not None:
+            option = {"text": {"type": "plain_text", "text": value}, "value": value}
+        return {"type": kind, "selected_option": option}
+    if kind == "datepicker":
+        return {"type": kind, "selected_date": value}
+    if kind == "timepicker":
+        return {"type": kind, "selected_time": value}
+    return {"type": kind, "value": value}
+
+
+def state_values(view: dict[str, Any], answers: dict[str, str | None]) -> dict[str, Any]:
+    """The view's state as Slack reports it: what the person typed, else what the input started with."""
+    values: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        action_id = element["action_id"]
+        value = answers[action_id] if action_id in answers else _initial(element)
+        values[block["block_id"]] = {action_id: _state_entry(element, value)}
+    return values
+
+
+class SlackSimulator:
+    def __init__(self, sandbox: SandboxServer, bot_url: str, signing_secret: str) -> None:
+        self.sandbox = sandbox
+        self.ws = sandbox.workspace
+        self.events_url = bot_url.rstrip("/") + "/slack/events"
+        self.verifier = SignatureVerifier(signing_secret)
+        self._event_ids = 0
+
+    # -- transport -----------------------------------------------------------------------------
+    def post(self, body: str, content_type: str, *, timestamp: int | None = None,
+             signature: str | None = None, extra_headers: dict[str, str] | None = None) -> BotResponse:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+                   "X-Slack-Signature": signature or self.verifier.generate_signature(timestamp=ts, body=body)}
+        headers.update(extra_headers or {})
+        request = urllib.request.Request(self.events_url, data=body.encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=15) as reply:
+                return BotResponse(reply.status, reply.read().decode())
+        except urllib.error.HTTPError as exc:
+            return BotResponse(exc.code, exc.read().decode())
+
+    def post_payload(self, payload: dict[str, Any], **kwargs: Any) -> BotResponse:
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.post(body, "application/x-www-form-urlencoded", **kwargs)
+
+    def _who(self, user_id: str) -> dict[str, Any]:
+        user = self.ws.users[user_id]
+        return {"team": {"id": self.ws.team_id, "domain": "sandbox"},
+                "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": self.ws.team_id}}
+
+    # -- what people do ------------------------------------------------------------------------
+    def slash_command(self, user_id: str, command: str = "/report-concern", text: str = "",
+                      **kwargs: Any) -> BotResponse:
+        self.ws.note(f"{self.ws.users[user_id].real_name} types {command}")
+        form = {"token": "unused", "team_id": self.ws.team_id, "team_domain": "sandbox",
+                "channel_id": self.ws.im_with(user_id).id, "channel_name": "directmessage", "user_id": user_id,
+                "user_name": self.ws.users[user_id].name, "command": command, "text": text,
+                "api_app_id": API_APP_ID, "response_url": self.sandbox.response_url(user_id),
+                "trigger_id": self.ws.issue_trigger(user_id)}
+        return self.post(urlencode(form), "application/x-www-form-urlencoded", **kwargs)
+
+    def view_of(self, user_id: str, view_id: str | None = None) -> OpenView:
+        opened = self.ws.views.get(view_id) if view_id else self.ws.current_view(user_id)
+        if opened is None or opened.closed:
+            raise AssertionError(f"{user_id} has no open modal")
+        return opened
+
+    def submit_view(self, user_id: str, answers: dict[str, str | None] | None = None,
+                    view_id: str | None = None) -> BotResponse:
+        opened = self.view_of(user_id, view_id)
+        view = {**opened.view, "state": {"values": state_values(opened.view, answers or {})}}
+        payload = {"type": "view_submission", **self._who(user_id), "api_app_id": API_APP_ID,
+                   "trigger_id": self.ws.issue_trigger(user_id), "view": view, "response_urls": []}
+        response = self.post_payload(payload)
+        self._apply_view_response(opened, response)
+        return response
+
+    def _apply_view_response(self, opened: OpenView, response: BotResponse) -> None:
+        if response.status != 200:
+            return
+        reply = response.json()
+        action = reply.get("response_action")
+        with self.ws.lock:
+            if action == "update":
+                replace_view(self.ws, opened, reply["view"], "moves on")
+            elif action == "push":
+                opened.stack.append(opened.view)
+                replace_view(self.ws, opened, reply["view"], "shows a new page")
+            elif action == "errors":
+                self.ws.note(f"{self.ws.users[opened.user_id].real_name} sees on the form: "
+                             + "; ".join(reply.get("errors", {}).values()))
+            else:
+                opened.closed = True
+                self.ws.note(f"{self.ws.users[opened.user_id].real_name}'s modal closes")
+
+    def close_view(self, user_id: str, view_id: str | None = None) -> BotResponse:
+        opened = self.view_of(user_id, view_id)
+        opened.closed = True
+        self.ws.note(f"{self.ws.users[user_id].real_name} presses Cancel")
+        if not opened.view.get("notify_on_close"):
+            return BotResponse(200, "")
+        payload = {"type": "view_closed", **self._who(user_id), "api_app_id": API_APP_ID,
+                   "view": opened.view, "is_cleared": False}
+        return self.post_payload(payload)
+
+    @staticmethod
+    def find_action(blocks: list[dict[str, Any]], action_id: str) -> tuple[str | None, dict[str, Any]]:
+        for block in blocks:
+            for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                if element.get("action_id") == action_id:
+                    return block.get("block_id"), element
+        raise AssertionError(f"no button {action_id!r} is showing")
+
+    def _action(self, block_id: str | None, element: dict[str, Any]) -> dict[str, Any]:
+        return {"action_id": element["action_id"], "block_id": block_id, "value": element.get("value"),
+                "type": element["type"], "action_ts": f"{time.time():.6f}"}
+
+    def click_in_message(self, user_id: str, message: Message, action_id: str) -> BotResponse:
+        block_id, element = self.find_action(message.blocks, action_id)
+        self.ws.note(f"{self.ws.users[user_id].real_name} presses [{element['text']['text']}] "
+                     f"in {self.ws.where(message.channel)}")
+        payload = {"type": "block_actions", **self._who(user_id), "api_app_id": API_APP_ID,
+                   "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel},
+                   "trigger_id": self.ws.issue_trigger(user_id), "channel": {"id": message.channel},
+                   "message": {"ts": message.ts, "text": message.text, "blocks": message.blocks},
+                   "response_url": self.sandbox.response_url(user_id),
+                   "actions": [self._action(block_id, element)]}
+        return self.post_payload(payload)
+
+    def click_in_view(self, user_id: str, action_id: str, answers: dict[str, str | None] | None = None,
+                      view_id: str | None = None) -> BotResponse:
+        opened = self.view_of(user_id, view_id)
+        block_id, element = self.find_action(opened.view.get("blocks", []), action_id)
+        self.ws.note(f"{self.ws.users[user_id].real_name} presses [{element['text']['text']}] in the modal")
+        view = {**opened.view, "state": {"values": state_values(opened.view, answers or {})}}
+        payload = {"type": "block_actions", **self._who(user_id), "api_app_id": API_APP_ID,
+                   "container": {"type": "view", "view_id": opened.id}, "trigger_id": self.ws.issue_trigger(user_id),
+                   "view": view, "actions": [self._action(block_id, element)]}
+        return self.post_payload(payload)
+
+    def click_in_home(self, user_id: str, action_id: str) -> BotResponse:
+        block_id, element = self.find_action(self.ws.home[user_id].get("blocks", []), action_id)
+        self.ws.note(f"{self.ws.users[user_id].real_name} presses [{element['text']['text']}] in App Home")
+        payload = {"type": "block_actions", **self._who(user_id), "api_app_id": API_APP_ID,
+                   "container": {"type": "view", "view_id": "VHOME"}, "trigger_id": self.ws.issue_trigger(user_id),
+                   "view": {**self.ws.home[user_id], "id": "VHOME"}, "actions": [self._action(block_id, element)]}
+        return self.post_payload(payload)
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, **kwargs: Any) -> BotResponse:
+        self._event_ids += 1
+        envelope = {"token": "unused", "team_id": self.ws.team_id, "api_app_id": API_APP_ID, "event": event,
+                    "type": "event_callback", "event_id": event_id or f"Ev{self._event_ids:08d}",
+                    "event_time": int(time.time()),
+                    "authorizations": [{"team_id": self.ws.team_id, "user_id": self.ws.bot_user_id,
+                                        "is_bot": True}]}
+        return self.post(json.dumps(envelope), "application/json", **kwargs)

@@ -1,0 +1,42 @@
+"""What listeners need, built once per process and injected into Bolt's context by one middleware."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.metadata import MetadataCodec
+from flows.clock import Clock
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    db: Database
+    clock: Clock
+    codec: MetadataCodec
+    default_timezone: str
+    kick_outbox: Callable[[], None]
+
+    def local_now(self, timezone: str) -> datetime:
+        return self.clock.now().astimezone(ZoneInfo(timezone))
+
+
+SERVICES_KEY = "concernbot_services"
+
+
+def inject(services: Services) -> Callable[..., Any]:
+    """A Bolt global middleware that puts the services into every request's context."""
+
+    def middleware(context: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
+        context[SERVICES_KEY] = services
+        return next()
+
+    return middleware
+
+
+def services_of(context: Any) -> Services:
+    return context[SERVICES_KEY]

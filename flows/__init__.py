@@ -1,0 +1,1 @@
+"""The domain: guided forms, routing and rules. Pure Python: no Slack, no SQL."""

@@ -1,0 +1,35 @@
+"""Who receives a concern and who may open it, as a table (ROUTING.md).
+
+The foundation routes concerns about pupils; each further kind of subject is a new row here, with its
+tests, and the storage layer's access policy reads this table rather than deciding for itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from flows.concern import DSL_TEAM, Role, SubjectKind
+
+
+class Destination(StrEnum):
+    DSL_CHANNEL = "dsl_channel"
+
+
+@dataclass(frozen=True)
+class Route:
+    notify: tuple[Destination, ...]
+    may_open: frozenset[Role]
+
+
+ROUTES: dict[SubjectKind, Route] = {
+    SubjectKind.PUPIL: Route(notify=(Destination.DSL_CHANNEL,), may_open=DSL_TEAM),
+}
+
+
+def route_for(subject: SubjectKind) -> Route:
+    return ROUTES[subject]
+
+
+def may_open(subject: SubjectKind, viewer_roles: frozenset[Role]) -> bool:
+    return bool(route_for(subject).may_open & viewer_roles)

@@ -1,0 +1,96 @@
+"""The access policy: who may see or act on a concern, decided here and nowhere else.
+
+Two kinds of read exist. A `ConcernSummary` carries nothing sensitive (reference, category, urgency,
+status, who handled it, times) and is what messages are rendered from. A `ConcernRecord` carries the
+child's details and the narrative; it is only ever produced by `open_record`, which checks the routing
+table for the viewer's roles and writes the view, or the refusal, to the concern's event log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.concern import Category, Status, SubjectKind, Urgency
+from flows.report_form import ReportAnswers
+from flows.routing import may_open
+from storage.events import EventKind, events_for, log_event
+from storage.models import Concern, ConcernEvent, StatusChange
+from storage.schools import roles_of
+
+
+@dataclass(frozen=True)
+class ConcernSummary:
+    id: int
+    team_id: str
+    reference: str
+    subject_kind: SubjectKind
+    category: Category
+    urgency: Urgency
+    status: Status
+    reporter_id: str
+    reported_at: datetime
+    occurred_on: date
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ConcernRecord:
+    summary: ConcernSummary
+    answers: ReportAnswers
+    history: list[StatusChange]
+    events: list[ConcernEvent]
+
+
+def summarise(concern: Concern) -> ConcernSummary:
+    return ConcernSummary(
+        id=concern.id, team_id=concern.team_id, reference=concern.reference,
+        subject_kind=SubjectKind(concern.subject_kind), category=Category(concern.category),
+        urgency=Urgency(concern.urgency), status=Status(concern.status), reporter_id=concern.reporter_id,
+        reported_at=concern.reported_at, occurred_on=concern.occurred_on,
+        acknowledged_by=concern.acknowledged_by, acknowledged_at=concern.acknowledged_at,
+    )
+
+
+def summary(session: Session, team_id: str, concern_id: int) -> ConcernSummary | None:
+    concern = session.scalars(
+        select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)
+    ).first()
+    return summarise(concern) if concern else None
+
+
+def may_handle(session: Session, concern: Concern, user_id: str) -> bool:
+    """May this person open and act on this concern? The routing table decides, from their roles."""
+    return may_open(SubjectKind(concern.subject_kind), roles_of(session, concern.team_id, user_id))
+
+
+def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,
+                now: datetime) -> ConcernRecord | None:
+    """The full record for an entitled viewer, else None. Both outcomes are logged on the concern.
+
+    None is also the answer for a concern that does not exist in this school, so a refusal reveals
+    nothing about whether a record is there.
+    """
+    concern = session.scalars(
+        select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)
+    ).first()
+    if concern is None:
+        return None
+    if not may_handle(session, concern, viewer_id):
+        log_event(session, team_id, concern.id, EventKind.RECORD_VIEW_REFUSED, viewer_id, now)
+        return None
+    log_event(session, team_id, concern.id, EventKind.RECORD_VIEWED, viewer_id, now)
+    session.flush()
+    history = list(session.scalars(
+        select(StatusChange).where(StatusChange.concern_id == concern.id).order_by(StatusChange.id)
+    ))
+    return ConcernRecord(
+        summary=summarise(concern),
+        answers=ReportAnswers.model_validate(concern.details),
+        history=history,
+        events=events_for(session, team_id, concern.id),
+    )

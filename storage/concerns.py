@@ -1,0 +1,119 @@
+"""Concerns: submitting a report, numbering it, acknowledging it. Each write is one unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from flows.concern import Status, SubjectKind
+from flows.references import format_reference
+from flows.report_form import ReportAnswers
+from storage.access import ConcernSummary, may_handle, summarise
+from storage.drafts import DraftStatus
+from storage.events import EventKind, log_event
+from storage.models import Concern, Draft, ReferenceCounter, StatusChange
+from storage.outbox import OutboxKind, enqueue
+
+
+def next_reference(session: Session, team_id: str, year: int) -> str:
+    """Allocate the next reference for the school and year; safe against concurrent reports."""
+    for _ in range(3):
+        value = session.execute(
+            update(ReferenceCounter)
+            .where(ReferenceCounter.team_id == team_id, ReferenceCounter.year == year)
+            .values(value=ReferenceCounter.value + 1)
+            .returning(ReferenceCounter.value)
+        ).scalar()
+        if value is not None:
+            return format_reference(year, value)
+        try:
+            with session.begin_nested():
+                session.add(ReferenceCounter(team_id=team_id, year=year, value=1))
+            return format_reference(year, 1)
+        except IntegrityError:
+            continue  # another report created the counter first; increment it instead
+    raise RuntimeError("could not allocate a concern reference")
+
+
+def submit_report(session: Session, draft: Draft, answers: ReportAnswers, timezone: str,
+                  now: datetime) -> Concern:
+    """Turn a completed draft into a concern, with its history, event and outbox rows.
+
+    Idempotent: a draft already submitted returns the concern it became, so a double click or a
+    retried request never makes a second record.
+    """
+    if draft.status == DraftStatus.SUBMITTED and draft.concern_id is not None:
+        return session.get_one(Concern, draft.concern_id)
+    year = now.astimezone(ZoneInfo(timezone)).year
+    concern = Concern(
+        team_id=draft.team_id, reference=next_reference(session, draft.team_id, year), draft_id=draft.id,
+        reporter_id=draft.reporter_id, subject_kind=SubjectKind.PUPIL.value,
+        category=answers.category.value, urgency=answers.urgency.value, status=Status.NEW.value,
+        occurred_on=answers.occurred_on, details=answers.model_dump(mode="json"), reported_at=now,
+    )
+    session.add(concern)
+    session.flush()
+    session.add(StatusChange(team_id=concern.team_id, concern_id=concern.id, from_status=None,
+                             to_status=Status.NEW.value, actor_id=concern.reporter_id, at=now))
+    log_event(session, concern.team_id, concern.id, EventKind.REPORTED, concern.reporter_id, now,
+              reference=concern.reference, category=concern.category, urgency=concern.urgency)
+    draft.status = DraftStatus.SUBMITTED
+    draft.concern_id = concern.id
+    draft.updated_at = now
+    enqueue(session, concern.team_id, OutboxKind.DSL_ALERT, f"{concern.id}:dsl_alert", now,
+            concern_id=concern.id)
+    enqueue(session, concern.team_id, OutboxKind.REPORTER_RECEIPT, f"{concern.id}:receipt", now,
+            concern_id=concern.id, recipient_id=concern.reporter_id)
+    return concern
+
+
+def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | None:
+    return session.scalars(
+        select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)
+    ).first()
+
+
+class AckResult(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    ALREADY = "already"
+    REFUSED = "refused"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class AckOutcome:
+    result: AckResult
+    summary: ConcernSummary | None = None
+
+
+def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
+                now: datetime) -> AckOutcome:
+    """First press wins: a conditional update, so two people pressing at once give one acknowledgement."""
+    concern = find_concern(session, team_id, concern_id)
+    if concern is None:
+        return AckOutcome(AckResult.NOT_FOUND)
+    if not may_handle(session, concern, actor_id):
+        log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGE_REFUSED, actor_id, now)
+        return AckOutcome(AckResult.REFUSED)
+    won = session.execute(
+        update(Concern)
+        .where(Concern.id == concern.id, Concern.status == Status.NEW.value)
+        .values(status=Status.ACKNOWLEDGED.value, acknowledged_by=actor_id, acknowledged_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    session.refresh(concern)
+    if not won:
+        return AckOutcome(AckResult.ALREADY, summarise(concern))
+    session.add(StatusChange(team_id=team_id, concern_id=concern.id, from_status=Status.NEW.value,
+                             to_status=Status.ACKNOWLEDGED.value, actor_id=actor_id, at=now))
+    log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGED, actor_id, now)
+    enqueue(session, team_id, OutboxKind.DSL_ALERT_REFRESH, f"{concern.id}:refresh:acknowledged", now,
+            concern_id=concern.id)
+    enqueue(session, team_id, OutboxKind.REPORTER_ACKNOWLEDGED, f"{concern.id}:reporter:acknowledged",
+            now, concern_id=concern.id, recipient_id=concern.reporter_id)
+    return AckOutcome(AckResult.ACKNOWLEDGED, summarise(concern))

@@ -1,0 +1,208 @@
+"""SQLAlchemy 2 models. Every row belongs to a school, identified by its Slack team id.
+
+Sensitive detail (the child's name, the narrative) lives only in `Draft.answers` and `Concern.details`;
+everything that feeds a Slack message reads the other columns.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset, so we put it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime; use an aware UTC time")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+TEAM_ID = String(32)
+USER_ID = String(32)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class School(Base):
+    __tablename__ = "schools"
+
+    team_id: Mapped[str] = mapped_column(TEAM_ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    dsl_channel_id: Mapped[str | None] = mapped_column(String(32))
+    dsl_channel_name: Mapped[str | None] = mapped_column(String(100))
+    lado_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RoleAssignment(Base):
+    """Who holds a safeguarding role: a workspace member (user_id) or an outside contact (email only)."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("team_id", "role", "user_id", "email", name="uq_role_holder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("schools.team_id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str | None] = mapped_column(USER_ID)
+    email: Mapped[str | None] = mapped_column(String(254))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class Policy(Base):
+    __tablename__ = "policies"
+    __table_args__ = (UniqueConstraint("team_id", "key", name="uq_policy_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("schools.team_id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    owner_user_id: Mapped[str | None] = mapped_column(USER_ID)
+    cadence: Mapped[str] = mapped_column(String(16))
+    next_review: Mapped[date] = mapped_column(Date)
+
+
+class Draft(Base):
+    """A form in progress, saved after every step so nothing typed is lost."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (Index("ix_drafts_reporter_open", "team_id", "reporter_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("schools.team_id"))
+    reporter_id: Mapped[str] = mapped_column(USER_ID)
+    form_id: Mapped[str] = mapped_column(String(32))
+    step_id: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    concern_id: Mapped[int | None] = mapped_column(ForeignKey("concerns.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ReferenceCounter(Base):
+    __tablename__ = "reference_counters"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("schools.team_id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Concern(Base):
+    __tablename__ = "concerns"
+    __table_args__ = (
+        UniqueConstraint("team_id", "reference", name="uq_concern_reference"),
+        UniqueConstraint("draft_id", name="uq_concern_draft"),
+        Index("ix_concerns_team_status", "team_id", "status", "reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("schools.team_id"))
+    reference: Mapped[str] = mapped_column(String(32))
+    draft_id: Mapped[str] = mapped_column(String(32))
+    reporter_id: Mapped[str] = mapped_column(USER_ID)
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    details: Mapped[dict[str, Any]]
+    reported_at: Mapped[datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(USER_ID)
+    acknowledged_at: Mapped[datetime | None]
+
+    status_changes: Mapped[list[StatusChange]] = relationship(
+        order_by="StatusChange.id", lazy="raise_on_sql", viewonly=True
+    )
+
+
+class StatusChange(Base):
+    __tablename__ = "status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(TEAM_ID)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str] = mapped_column(USER_ID)
+    at: Mapped[datetime]
+
+
+class ConcernEvent(Base):
+    """The append-only log of everything that happened to a concern: no update, no delete."""
+
+    __tablename__ = "concern_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(TEAM_ID)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str | None] = mapped_column(USER_ID)
+    at: Mapped[datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Notification(Base):
+    """Where a concern was announced, so later changes can update the same message."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("concern_id", "audience", name="uq_notification_audience"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(TEAM_ID)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"))
+    audience: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+
+
+class OutboxMessage(Base):
+    """A notification to send. Stored in the same transaction as the change it announces."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
+        Index("ix_outbox_due", "sent_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(TEAM_ID)
+    kind: Mapped[str] = mapped_column(String(32))
+    concern_id: Mapped[int | None] = mapped_column(ForeignKey("concerns.id"))
+    recipient_id: Mapped[str | None] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,92 @@
+"""The durable outbox: notifications are rows written with the change they announce, then sent.
+
+A sender claims a row with a short lease (so two senders never send the same row at once), sends it,
+and marks it sent; a failure records the error and schedules the next attempt with backoff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxMessage
+
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+class OutboxKind(StrEnum):
+    DSL_ALERT = "dsl_alert"
+    DSL_ALERT_REFRESH = "dsl_alert_refresh"
+    REPORTER_RECEIPT = "reporter_receipt"
+    REPORTER_ACKNOWLEDGED = "reporter_acknowledged"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    team_id: str
+    kind: OutboxKind
+    concern_id: int | None
+    recipient_id: str | None
+    attempts: int
+
+
+def enqueue(session: Session, team_id: str, kind: OutboxKind, dedupe_key: str, now: datetime, *,
+            concern_id: int | None = None, recipient_id: str | None = None) -> None:
+    session.add(OutboxMessage(team_id=team_id, kind=kind.value, concern_id=concern_id,
+                              recipient_id=recipient_id, dedupe_key=dedupe_key, created_at=now,
+                              due_at=now, attempts=0))
+
+
+def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+    return (
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.due_at <= now,
+        or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+    )
+
+
+def claim_due(session: Session, now: datetime, limit: int = 50) -> list[OutboxItem]:
+    """Claim up to `limit` due rows, oldest first. A row someone else claimed first is skipped."""
+    ids = list(session.scalars(
+        select(OutboxMessage.id).where(*_claimable(now)).order_by(OutboxMessage.id).limit(limit)
+    ))
+    claimed: list[OutboxItem] = []
+    for row_id in ids:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, *_claimable(now))
+            .values(locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            row = session.get_one(OutboxMessage, row_id)
+            session.refresh(row)
+            claimed.append(OutboxItem(row.id, row.team_id, OutboxKind(row.kind), row.concern_id,
+                                      row.recipient_id, row.attempts))
+    return claimed
+
+
+def mark_sent(session: Session, item_id: int, now: datetime) -> None:
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == item_id)
+                    .values(sent_at=now, locked_until=None, last_error=None))
+
+
+def mark_failed(session: Session, item_id: int, attempts: int, now: datetime, error: str) -> datetime:
+    """Record a failed attempt; the row becomes due again after an exponential backoff."""
+    delay = min(timedelta(seconds=2 ** min(attempts, 12)), MAX_BACKOFF)
+    due = now + delay
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == item_id)
+                    .values(due_at=due, locked_until=None, last_error=error[:2000]))
+    return due
+
+
+def pending_count(session: Session, team_id: str | None = None) -> int:
+    query = select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None))
+    if team_id:
+        query = query.where(OutboxMessage.team_id == team_id)
+    return len(list(session.scalars(query)))

@@ -1,0 +1,115 @@
+"""Schools and the people who hold safeguarding roles in them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from flows.concern import Role
+from flows.school import SchoolSetup
+from storage.models import Policy, RoleAssignment, School
+
+
+def get_school(session: Session, team_id: str) -> School | None:
+    return session.get(School, team_id)
+
+
+def ensure_school(session: Session, team_id: str, timezone: str, now: datetime) -> School:
+    """The school row for a workspace, created on first use so a report is never refused for want of it."""
+    school = session.get(School, team_id)
+    if school is None:
+        school = School(team_id=team_id, name="", timezone=timezone, created_at=now, updated_at=now)
+        session.add(school)
+        session.flush()
+    return school
+
+
+def roles_of(session: Session, team_id: str, user_id: str) -> frozenset[Role]:
+    rows = session.scalars(
+        select(RoleAssignment.role).where(
+            RoleAssignment.team_id == team_id, RoleAssignment.user_id == user_id
+        )
+    )
+    return frozenset(Role(r) for r in rows)
+
+
+def holders(session: Session, team_id: str, roles: frozenset[Role]) -> list[RoleAssignment]:
+    return list(
+        session.scalars(
+            select(RoleAssignment)
+            .where(RoleAssignment.team_id == team_id, RoleAssignment.role.in_([r.value for r in roles]))
+            .order_by(RoleAssignment.id)
+        )
+    )
+
+
+def apply_setup(session: Session, setup: SchoolSetup, now: datetime) -> list[str]:
+    """Make the stored set-up match `setup`. Idempotent: returns what changed, empty when nothing did."""
+    changes: list[str] = []
+    school = session.get(School, setup.team_id)
+    if school is None:
+        school = School(team_id=setup.team_id, created_at=now, updated_at=now)
+        session.add(school)
+        changes.append(f"school {setup.name} ({setup.team_id}) added")
+    for attr, label, value in (
+        ("name", "name", setup.name),
+        ("timezone", "time zone", setup.timezone),
+        ("dsl_channel_id", "DSL channel", setup.dsl_channel_id),
+        ("dsl_channel_name", None, setup.dsl_channel_name),
+        ("lado_email", "LADO email", setup.lado_email),
+    ):
+        if getattr(school, attr) != value:
+            if label and not (attr == "name" and changes):
+                shown = f"#{setup.dsl_channel_name} ({value})" if attr == "dsl_channel_id" else value
+                changes.append(f"{label} set to {shown}")
+            setattr(school, attr, value)
+    changes += _apply_roles(session, setup)
+    changes += _apply_policies(session, setup)
+    if changes:
+        school.updated_at = now
+    return changes
+
+
+def _apply_roles(session: Session, setup: SchoolSetup) -> list[str]:
+    existing = {
+        (r.role, r.user_id, r.email): r
+        for r in session.scalars(select(RoleAssignment).where(RoleAssignment.team_id == setup.team_id))
+    }
+    wanted = {(role.value, p.user_id, None if p.user_id else p.email): (role, p) for role, p in setup.people}
+    changes: list[str] = []
+    for key, (role, person) in wanted.items():
+        who = person.name or person.user_id or person.email
+        row = existing.get(key)
+        if row is None:
+            session.add(RoleAssignment(team_id=setup.team_id, role=role.value, user_id=person.user_id,
+                                       email=key[2], display_name=person.name))
+            changes.append(f"{role.label}: {who} added")
+        elif row.display_name != person.name:
+            row.display_name = person.name
+    for key, row in existing.items():
+        if key not in wanted:
+            session.delete(row)
+            changes.append(f"{Role(row.role).label}: {row.display_name or row.user_id or row.email} removed")
+    return changes
+
+
+def _apply_policies(session: Session, setup: SchoolSetup) -> list[str]:
+    existing = {p.key: p for p in session.scalars(select(Policy).where(Policy.team_id == setup.team_id))}
+    changes: list[str] = []
+    for policy in setup.policies:
+        row = existing.pop(policy.key, None)
+        values = dict(title=policy.title, owner_user_id=policy.owner_user_id,
+                      cadence=policy.cadence.value, next_review=policy.next_review)
+        if row is None:
+            session.add(Policy(team_id=setup.team_id, key=policy.key, **values))
+            changes.append(f"policy {policy.title} added (next review {policy.next_review:%d %B %Y})")
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            changes.append(f"policy {policy.title} updated")
+    if existing:
+        session.execute(delete(Policy).where(Policy.id.in_([p.id for p in existing.values()])))
+        changes += [f"policy {p.title} removed" for p in existing.values()]
+    return changes
