@@ -30,9 +30,9 @@ class BotIdentity:
     authorize_result: AuthorizeResult
 
 
-def web_client(token: str | None, base_url: str) -> WebClient:
+def web_client(token: str | None, base_url: str, logger: logging.Logger | None = None) -> WebClient:
     """A Web API client that waits out 429s (Retry-After) and retries server and connection errors."""
-    return WebClient(token=token, base_url=base_url, timeout=10, retry_handlers=[
+    return WebClient(token=token, base_url=base_url, timeout=10, logger=logger, retry_handlers=[
         ConnectionErrorRetryHandler(max_retry_count=2),
         RateLimitErrorRetryHandler(max_retry_count=2),
         ServerErrorRetryHandler(max_retry_count=2),

@@ -9,6 +9,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from slack_sdk.errors import SlackApiError
+
 from bot.runtime import Runtime, connect_to_slack, open_database
 from bot.school_setup import SetupError, apply_school_file
 from bot.settings import ConfigError, Settings, load_settings
@@ -21,6 +23,8 @@ log = logging.getLogger("concernbot")
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations report themselves only on trouble
+    logging.getLogger("slack_sdk").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,8 +56,14 @@ def _serve(settings: Settings, host: str, port: int) -> int:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             log.info("concernbot serving %s over Socket Mode", runtime.identity.team_id)
-            SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value(),  # type: ignore[union-attr]
-                              web_client=runtime.client).start()
+            handler = SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value(),  # type: ignore[union-attr]
+                                        web_client=runtime.client)
+            try:
+                handler.start()
+            except SlackApiError as exc:
+                raise ConfigError(f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): generate an "
+                                  "app-level token with the connections:write scope on your app's Basic "
+                                  "Information page.") from None
         else:
             log.info("concernbot serving %s over HTTP at %s/slack/events", runtime.identity.team_id, runtime.url)
             threading.Event().wait()

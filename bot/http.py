@@ -48,14 +48,15 @@ class HttpServer:
         self._thread.start()
         return self.port
 
-    def serve_forever(self) -> None:
-        self._server.run()
-
     def stop(self) -> None:
+        """Close every socket from inside waitress's own loop (never under its select), then join."""
         server: Any = self._server
-        server.close()
-        for channel in list(server._map.values()):
-            channel.close()
-        server.task_dispatcher.shutdown()
+
+        def close_all() -> None:
+            for dispatcher in list(server._map.values()):
+                dispatcher.close()
+
+        server.trigger.pull_trigger(close_all)
         if self._thread is not None:
             self._thread.join(timeout=5)
+        server.task_dispatcher.shutdown()

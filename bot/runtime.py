@@ -37,8 +37,12 @@ def connect_to_slack(settings: Settings) -> tuple[WebClient, BotIdentity]:
     settings.require_slack()
     token = settings.slack_bot_token.get_secret_value()  # type: ignore[union-attr]
     client = web_client(token, settings.slack_api_url)
+    # At start-up our one sentence below is the whole story; slack-sdk's per-attempt errors are not.
+    quiet = logging.getLogger("concernbot.startup.slack")
+    quiet.propagate = False
+    quiet.addHandler(logging.NullHandler())
     try:
-        return client, identify(client, token)
+        return client, identify(web_client(token, settings.slack_api_url, logger=quiet), token)
     except SlackApiError as exc:
         raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')}): copy the Bot User "
                           "OAuth Token again from your app's OAuth & Permissions page.") from None
@@ -94,7 +98,8 @@ class Runtime:
         return [problem] if problem else []
 
     def start(self, *, host: str = "127.0.0.1", port: int = 0, http: bool = True) -> Runtime:
-        self.build()
+        if self._worker is None:
+            self.build()
         assert self._worker is not None
         self._worker.start()
         self._worker.kick()  # anything left unsent by a previous run goes out now
@@ -110,10 +115,6 @@ class Runtime:
         if self._http is None:
             raise RuntimeError("the HTTP transport is not running")
         return f"http://{self._http.host}:{self._http.port}"
-
-    def serve_http_forever(self) -> None:
-        assert self._http is not None
-        self._http.serve_forever()
 
     def health(self) -> dict[str, Any]:
         try:

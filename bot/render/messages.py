@@ -11,10 +11,12 @@ OPEN_RECORD_ACTION = "concern_open"
 
 
 def _status_line(summary: ConcernSummary, timezone: str) -> str:
-    if summary.acknowledged_by and summary.acknowledged_at:
-        when = local_time(summary.acknowledged_at, timezone)
-        return f"{summary.status.label}: acknowledged by {mention(summary.acknowledged_by)} at {when}"
-    return summary.status.label
+    if not (summary.acknowledged_by and summary.acknowledged_at):
+        return summary.status.label
+    by, at = mention(summary.acknowledged_by), local_time(summary.acknowledged_at, timezone)
+    if summary.status is Status.ACKNOWLEDGED:
+        return f"Acknowledged by {by} at {at}"
+    return f"{summary.status.label}, acknowledged by {by} at {at}"
 
 
 def dsl_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:

@@ -94,7 +94,8 @@ class SlackSimulator:
              signature: str | None = None, extra_headers: dict[str, str] | None = None) -> BotResponse:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
-                   "X-Slack-Signature": signature or self.verifier.generate_signature(timestamp=ts, body=body)}
+                   "X-Slack-Signature": signature if signature is not None
+                   else self.verifier.generate_signature(timestamp=ts, body=body)}
         headers.update(extra_headers or {})
         request = urllib.request.Request(self.events_url, data=body.encode(), headers=headers, method="POST")
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -57,6 +58,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             args = parse_args(self.headers.get("Content-Type", ""), body, url.query)
             token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or args.get("token")
+            if ws.delays.get(method):
+                time.sleep(ws.delays[method])
             with ws.lock:
                 result = self._call(ws, method, args, token)
                 ws.calls.append((method, None))
@@ -70,10 +73,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _call(ws: Workspace, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
-        if method not in METHODS:
+        if method not in METHODS and method != "apps.connections.open":
             raise ApiError("unknown_method")
         if not token:
             raise ApiError("not_authed")
+        if method == "apps.connections.open":  # Socket Mode: the app-level token, not the bot's
+            if token != ws.app_token:
+                raise ApiError("invalid_auth")
+            return {"url": f"ws://127.0.0.1:1/link/?ticket={ws.new_id('ticket')}"}
         if token != ws.bot_token:
             raise ApiError("invalid_auth")
         missing = [s for s in METHOD_SCOPES[method] if s not in ws.scopes]

@@ -66,6 +66,7 @@ class Workspace:
                  bot_user_id: str = "U0BOT", bot_name: str = "concernbot") -> None:
         self.team_id, self.team_name = team_id, team_name
         self.bot_token, self.scopes = bot_token, set(scopes)
+        self.app_token: str | None = None  # Socket Mode's xapp- token, when a test grants one
         self.bot_user_id, self.bot_id = bot_user_id, "B0BOT"
         self.lock = threading.RLock()
         self.users: dict[str, SandboxUser] = {}
@@ -77,6 +78,7 @@ class Workspace:
         self.triggers: dict[str, tuple[str, float]] = {}
         self.calls: list[tuple[str, str | None]] = []  # (method, error or None)
         self.timeline: list[str] = []
+        self.delays: dict[str, float] = {}  # method -> seconds: a slow Slack, for latency tests
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
         self.add_user(SandboxUser(bot_user_id, bot_name, bot_name, is_bot=True))

@@ -6,6 +6,14 @@ from sqlalchemy import create_engine
 from storage.models import Base
 
 config = context.config
+# APScheduler creates and owns its job table; autogenerate must never try to drop it.
+LIBRARY_TABLES = {"apscheduler_jobs"}
+
+
+def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
+    if type_ == "table":
+        return name not in LIBRARY_TABLES
+    return parent_names.get("table_name") not in LIBRARY_TABLES
 target_metadata = Base.metadata
 
 
@@ -17,6 +25,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

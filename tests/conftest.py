@@ -1,0 +1,111 @@
+"""Shared fixtures: a database of the run's own (SQLite, or PostgreSQL when DATABASE_URL says so),
+a clock the tests move, and a running bot against the sandbox workspace."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.demo import demo_school_file
+from bot.runtime import Runtime
+from bot.sandbox.client import SlackSimulator
+from bot.sandbox.demo_workspace import demo_workspace
+from bot.sandbox.webapi import SandboxServer
+from bot.scheduler import JOBS_TABLE
+from bot.school_setup import apply_school_file
+from bot.settings import load_settings
+from flows.clock import ManualClock
+from storage.db import Database, normalise_url
+from storage.models import Base
+
+LONDON = ZoneInfo("Europe/London")
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+# A Tuesday in the autumn term, mid-morning.
+SCHOOL_MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """SQLite in a temp dir; or, with DATABASE_URL set to PostgreSQL, a database made for this run."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql")):
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    name = f"concernbot_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_url(database_url: str) -> str:
+    database = Database(database_url)
+    database.upgrade()
+    database.dispose()
+    return database_url
+
+
+def _empty_tables(database: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with database.engine.begin() as connection:
+        if database.dialect == "postgresql":
+            names = ", ".join(f'"{t}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f'DELETE FROM "{table}"'))
+        if database.engine.dialect.has_table(connection, JOBS_TABLE):
+            connection.execute(text(f"DELETE FROM {JOBS_TABLE}"))
+
+
+@pytest.fixture
+def db(migrated_url: str) -> Iterator[Database]:
+    database = Database(migrated_url)
+    _empty_tables(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(SCHOOL_MORNING)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    server = SandboxServer(demo_workspace()).start()
+    yield server
+    server.stop()
+
+
+def bot_settings(sandbox: SandboxServer, database_url: str):  # type: ignore[no-untyped-def]
+    return load_settings(slack_bot_token=sandbox.workspace.bot_token, slack_signing_secret=SIGNING_SECRET,
+                         slack_app_token=None, slack_api_url=sandbox.api_url, database_url=database_url)
+
+
+@pytest.fixture
+def bot(db: Database, sandbox: SandboxServer, clock: ManualClock, migrated_url: str) -> Iterator[Runtime]:
+    """The real bot, set up as the demo school, serving HTTP on a free port."""
+    runtime = Runtime(bot_settings(sandbox, migrated_url), clock=clock).build()
+    apply_school_file(runtime.client, runtime.identity.team_id, runtime.db, demo_school_file(), clock.now())
+    runtime.start(port=0)
+    yield runtime
+    runtime.stop()
+
+
+@pytest.fixture
+def slack(bot: Runtime, sandbox: SandboxServer) -> SlackSimulator:
+    return SlackSimulator(sandbox, bot.url, SIGNING_SECRET)

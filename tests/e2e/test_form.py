@@ -1,0 +1,101 @@
+"""The guided form through Slack: field errors, Back, Resume after Cancel, double submits, tampering."""
+
+import json
+
+from sqlalchemy import func, select
+
+from bot.render.form import BACK_ACTION
+from bot.sandbox.client import SlackSimulator
+from bot.sandbox.demo_workspace import AMY, DSL_CHANNEL, TOM
+from storage.db import Database
+from storage.models import Concern, Draft
+from tests.e2e.journey import CHILD, STEPS, dsl_post, fill_steps, open_form, report, view_text
+
+
+def _draft(db: Database) -> Draft:
+    with db.session() as session:
+        return session.scalars(select(Draft).order_by(Draft.created_at.desc())).first()
+
+
+def test_errors_are_shown_on_the_field_and_nothing_typed_is_lost(slack: SlackSimulator, db: Database) -> None:
+    open_form(slack, AMY)
+    reply = slack.submit_view(AMY, {"child_name": CHILD, "year_group": None}).json()
+    assert reply == {"response_action": "errors", "errors": {"year_group": "Please answer this question."}}
+    assert _draft(db).answers["child_name"] == CHILD  # saved even though the step was refused
+    fill_steps(slack, AMY, STEPS[:2])
+    reply = slack.submit_view(AMY, {"occurred_on": "2026-11-25", "occurred_time": None}).json()
+    assert reply["errors"] == {"occurred_on": "The date can't be in the future."}
+    reply = slack.submit_view(AMY, {"occurred_on": "2026-11-24", "occurred_time": "10:30"}).json()
+    assert reply["errors"] == {"occurred_time": "That time hasn't happened yet today."}
+    assert "Step 3 of 5" in view_text(slack.ws.current_view(AMY).view)
+
+
+def test_back_returns_to_the_previous_step_with_its_answers(slack: SlackSimulator, db: Database) -> None:
+    open_form(slack, AMY)
+    fill_steps(slack, AMY, STEPS[:2])
+    slack.click_in_view(AMY, BACK_ACTION, {"occurred_on": "2026-11-23"})
+    from bot.sandbox.client import wait_for
+    wait_for(lambda: "Step 2 of 5" in view_text(slack.ws.current_view(AMY).view), what="step 2 again")
+    view = slack.ws.current_view(AMY).view
+    category = next(b for b in view["blocks"] if b.get("block_id") == "category")
+    assert category["element"]["initial_option"]["value"] == "grooming"
+    assert _draft(db).answers["occurred_on"] == "2026-11-23"  # what was typed before Back is kept
+
+
+def test_a_cancelled_report_is_offered_back_with_everything_typed(slack: SlackSimulator, db: Database) -> None:
+    open_form(slack, AMY)
+    fill_steps(slack, AMY, STEPS[:3])
+    assert slack.close_view(AMY).status == 200
+    open_form(slack, AMY)
+    resume = slack.ws.current_view(AMY).view
+    assert "You started a report on 24 Nov 2026, 10:00 that hasn't been sent yet" in view_text(resume)
+    reply = slack.submit_view(AMY, {}).json()  # "Carry on with it" is the default
+    assert "Step 4 of 5" in view_text(reply["view"])
+    slack.submit_view(AMY, STEPS[3])
+    review = view_text(slack.ws.current_view(AMY).view)
+    assert CHILD in review and "Grooming" in review and "Step 5 of 5" in review
+
+
+def test_throwing_a_draft_away_starts_afresh(slack: SlackSimulator, db: Database) -> None:
+    open_form(slack, AMY)
+    fill_steps(slack, AMY, STEPS[:1])
+    slack.close_view(AMY)
+    open_form(slack, AMY)
+    reply = slack.submit_view(AMY, {"resume_choice": "discard"}).json()
+    assert "Step 1 of 5" in view_text(reply["view"]) and CHILD not in json.dumps(reply["view"])
+    with db.session() as session:
+        assert sorted(d.status for d in session.scalars(select(Draft))) == ["discarded", "open"]
+
+
+def test_a_double_submit_records_one_concern(slack: SlackSimulator, db: Database) -> None:
+    open_form(slack, AMY)
+    fill_steps(slack, AMY)
+    final = slack.ws.current_view(AMY)
+    stale = json.loads(json.dumps(final.view))
+    first = slack.submit_view(AMY, {}).json()
+    final.view, final.closed = stale, False  # the second click, on the same screen
+    second = slack.submit_view(AMY, {}).json()
+    assert "Recorded as OS-2026-0001" in view_text(first["view"])
+    assert "Recorded as OS-2026-0001" in view_text(second["view"])
+    dsl_post(slack, DSL_CHANNEL)
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Concern)) == 1
+
+
+def test_tampered_or_borrowed_form_state_changes_nothing(slack: SlackSimulator, db: Database) -> None:
+    open_form(slack, AMY)
+    opened = slack.ws.current_view(AMY)
+    opened.view["private_metadata"] = opened.view["private_metadata"].replace("child", "review")
+    reply = slack.submit_view(AMY, {"child_name": CHILD, "year_group": "year_5"}).json()
+    assert "out of date" in view_text(reply["view"])
+    assert _draft(db).answers == {}
+    # Amy's genuine form, submitted by someone else, is not theirs to fill in.
+    report(slack, TOM)
+    open_form(slack, AMY)
+    amys = slack.ws.current_view(AMY)
+    amys.user_id = TOM
+    reply = slack.submit_view(TOM, STEPS[0], view_id=amys.id).json()
+    assert "out of date" in view_text(reply["view"])
+    with db.session() as session:
+        amy_draft = session.scalars(select(Draft).where(Draft.reporter_id == AMY, Draft.status == "open")).one()
+        assert amy_draft.answers == {}

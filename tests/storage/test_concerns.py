@@ -1,0 +1,144 @@
+"""Drafts, references, submitting and acknowledging: each rule, and the races, on both databases."""
+
+import threading
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from flows.clock import ManualClock
+from storage.concerns import AckResult, acknowledge, next_reference
+from storage.db import Database
+from storage.drafts import DraftStatus, latest_open_draft, owned_draft, save_answers, start_draft
+from storage.events import events_for
+from storage.models import Concern, OutboxMessage, StatusChange
+from tests.conftest import LONDON
+from tests.storage.helpers import DEPUTY, DSL, HEAD, TEACHER, TEAM, report, set_up_school
+
+
+def test_a_draft_belongs_to_its_reporter_in_its_school(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    with db.session() as session:
+        draft = start_draft(session, TEAM, TEACHER, "report", "child", clock.now())
+        save_answers(draft, {"child_name": "Robin"}, clock.now())
+        save_answers(draft, {"year_group": "year_5"}, clock.now(), step_id="concern")
+        draft_id = draft.id
+    with db.session() as session:
+        mine = owned_draft(session, TEAM, TEACHER, draft_id)
+        assert mine.answers == {"child_name": "Robin", "year_group": "year_5"} and mine.step_id == "concern"
+        assert owned_draft(session, TEAM, "U0SOMEONE", draft_id) is None
+        assert owned_draft(session, "T0OTHER", TEACHER, draft_id) is None
+        assert latest_open_draft(session, TEAM, TEACHER, "report").id == draft_id
+
+
+def test_references_count_per_school_and_year(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    set_up_school(db, clock.now(), team="T0OTHER")
+    assert [report(db, clock.now()).reference for _ in range(3)] == ["OS-2026-0001", "OS-2026-0002", "OS-2026-0003"]
+    assert report(db, clock.now(), team="T0OTHER").reference == "OS-2026-0001"
+    new_year = datetime(2027, 1, 4, 9, 0, tzinfo=LONDON)
+    assert report(db, new_year).reference == "OS-2027-0001"
+
+
+def test_the_year_is_the_schools_not_utcs(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    # 00:30 on 1 July 2027 in London is still 30 June in UTC.
+    assert report(db, datetime(2027, 7, 1, 0, 30, tzinfo=LONDON)).reference == "OS-2027-0001"
+
+
+def test_concurrent_reports_get_distinct_references(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    references: list[str] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            references.append(report(db, clock.now()).reference)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(references) == [f"OS-2026-{n:04d}" for n in range(1, 9)]
+
+
+def test_submitting_records_history_event_and_notifications_together(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    concern = report(db, clock.now())
+    with db.session() as session:
+        assert concern.status == "new" and concern.details["child_name"] == "Robin Example"
+        assert [(c.from_status, c.to_status) for c in session.scalars(select(StatusChange))] == [(None, "new")]
+        assert [e.kind for e in events_for(session, TEAM, concern.id)] == ["reported"]
+        assert "Robin" not in repr([e.data for e in events_for(session, TEAM, concern.id)])
+        kinds = sorted(o.kind for o in session.scalars(select(OutboxMessage)))
+        assert kinds == ["dsl_alert", "reporter_receipt"]
+
+
+def test_submitting_the_same_draft_twice_makes_one_concern(db: Database, clock: ManualClock) -> None:
+    from flows.report_form import ReportAnswers
+    from storage.concerns import submit_report
+    from tests.storage.helpers import ANSWERS
+
+    set_up_school(db, clock.now())
+    with db.session() as session:
+        draft = start_draft(session, TEAM, TEACHER, "report", "review", clock.now())
+        save_answers(draft, ANSWERS, clock.now())
+        first = submit_report(session, draft, ReportAnswers.from_answers(ANSWERS), "Europe/London", clock.now())
+        second = submit_report(session, draft, ReportAnswers.from_answers(ANSWERS), "Europe/London", clock.now())
+        assert first.id == second.id and draft.status == DraftStatus.SUBMITTED
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Concern)) == 1
+
+
+def test_acknowledge_is_first_wins_and_refuses_outsiders(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    concern = report(db, clock.now())
+    with db.session() as session:
+        assert acknowledge(session, TEAM, concern.id, HEAD, clock.now()).result is AckResult.REFUSED
+        assert acknowledge(session, TEAM, concern.id, TEACHER, clock.now()).result is AckResult.REFUSED
+        assert acknowledge(session, "T0OTHER", concern.id, DSL, clock.now()).result is AckResult.NOT_FOUND
+    later = clock.advance(timedelta(minutes=4))
+    with db.session() as session:
+        won = acknowledge(session, TEAM, concern.id, DEPUTY, later)
+        assert won.result is AckResult.ACKNOWLEDGED and won.summary.acknowledged_by == DEPUTY
+    with db.session() as session:
+        lost = acknowledge(session, TEAM, concern.id, DSL, clock.advance(timedelta(minutes=1)))
+        assert lost.result is AckResult.ALREADY
+        assert (lost.summary.acknowledged_by, lost.summary.acknowledged_at) == (DEPUTY, later)
+        kinds = [e.kind for e in events_for(session, TEAM, concern.id)]
+        assert kinds == ["reported", "acknowledge_refused", "acknowledge_refused", "acknowledged"]
+
+
+def test_two_people_acknowledging_at_once_give_one_acknowledgement(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    concern = report(db, clock.now())
+    results: list[AckResult] = []
+    barrier = threading.Barrier(2)
+
+    def press(user: str) -> None:
+        barrier.wait()
+        with db.session() as session:
+            results.append(acknowledge(session, TEAM, concern.id, user, clock.now()).result)
+
+    threads = [threading.Thread(target=press, args=(u,)) for u in (DSL, DEPUTY)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [AckResult.ACKNOWLEDGED, AckResult.ALREADY]
+    with db.session() as session:
+        changes = session.scalars(select(StatusChange.to_status).where(StatusChange.concern_id == concern.id))
+        assert list(changes) == ["new", "acknowledged"]
+        refreshes = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                   .where(OutboxMessage.kind == "dsl_alert_refresh"))
+        assert refreshes == 1
+
+
+def test_next_reference_creates_its_counter(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    with db.session() as session:
+        assert next_reference(session, TEAM, 2030) == "OS-2030-0001"
+        assert next_reference(session, TEAM, 2030) == "OS-2030-0002"

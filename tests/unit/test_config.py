@@ -1,0 +1,78 @@
+"""Settings and the school file: every mistake is one sentence naming the setting or field."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.demo import demo_school_file
+from bot.school_setup import SetupError, read_school_file
+from bot.settings import ConfigError, load_settings
+
+
+def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL", "SCHOOL_TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///concernbot.db"
+    assert settings.school_timezone == "Europe/London"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert not settings.has_slack_credentials
+
+
+@pytest.mark.parametrize(("env", "value", "says"), [
+    ("SCHOOL_TIMEZONE", "Mars/Olympus", "SCHOOL_TIMEZONE 'Mars/Olympus' is not a time zone name"),
+    ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN must be a bot token starting with xoxb-"),
+    ("SLACK_APP_TOKEN", "xoxb-wrong-kind", "SLACK_APP_TOKEN must be an app-level token starting with xapp-"),
+    ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL must be an http(s) URL"),
+    ("DATABASE_URL", "mysql://root@localhost/school", "DATABASE_URL uses 'mysql'"),
+    ("DATABASE_URL", "not a url", "DATABASE_URL 'not a url' is not a database URL"),
+    ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+])
+def test_a_bad_setting_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, env: str, value: str, says: str) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert says in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_serving_needs_both_token_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET is not set"):
+        load_settings().require_slack()
+
+
+def test_the_demo_school_file_is_valid() -> None:
+    school = read_school_file(demo_school_file())
+    assert school.dsl_channel == "#dsl-team"
+    assert [role.value for role, _ in school.people.by_role()][:3] == ["dsl", "deputy_dsl", "headteacher"]
+
+
+@pytest.mark.parametrize(("mutation", "says"), [
+    (("people:\n  dsl: dan.hughes@oakfield.example", "people:\n  dsl: dan"), "people.dsl: 'dan' is neither a Slack user id"),
+    (("timezone: Europe/London", "timezone: Europe/Narnia"), "school.timezone: 'Europe/Narnia' is not a time zone"),
+    (('dsl_channel: "#dsl-team"', "dsl_channel: dsl team"), "dsl_channel: 'dsl team' is neither a channel id"),
+    (("cadence: annual\n    next_review: 2027-07-01", "cadence: weekly\n    next_review: 2027-07-01"), "policies.0.cadence"),
+    (("key: staff-aup", "key: online-safety"), "two policies share a key"),
+    (("contacts:", "colour: blue\ncontacts:"), "colour: Extra inputs are not permitted"),
+    (("lado_email: lado@county-council.example", "lado_email: lado"), "contacts.lado_email: 'lado' is not an email"),
+])
+def test_a_bad_school_file_is_named_in_one_line(tmp_path: Path, mutation: tuple[str, str], says: str) -> None:
+    text = demo_school_file().read_text()
+    assert mutation[0] in text
+    path = tmp_path / "school.yml"
+    path.write_text(text.replace(mutation[0], mutation[1], 1))
+    with pytest.raises(SetupError) as caught:
+        read_school_file(path)
+    assert says in str(caught.value)
+    assert str(caught.value).startswith(str(path))
+
+
+def test_unreadable_yaml_and_missing_file_say_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "school.yml"
+    path.write_text("school:\n  name: [unclosed\n")
+    with pytest.raises(SetupError, match="not valid YAML at line"):
+        read_school_file(path)
+    with pytest.raises(SetupError, match="no such file"):
+        read_school_file(tmp_path / "missing.yml")

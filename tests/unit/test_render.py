@@ -1,0 +1,95 @@
+"""Rendering: every view and message the bot can make passes Slack's Block Kit limits, and what a
+person typed is shown as plain text (so it can never ping anyone or become a link)."""
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from bot.metadata import FormMetadata, MetadataCodec, MetadataError
+from bot.render import messages
+from bot.render.form import read_answers, resume_view, step_view
+from bot.render.record import record_view, refusal_view
+from bot.sandbox.blockkit import check_message, check_view
+from bot.sandbox.client import state_values
+from flows.concern import Category, Status, SubjectKind, Urgency
+from flows.report_form import REPORT_FORM, ReportAnswers
+from storage.access import ConcernRecord, ConcernSummary
+from tests.unit.test_forms import COMPLETE
+
+HOSTILE = "<!channel> <@U0DAN> *bold* <https://evil.example|click> ١٢٣ 🙂 '; DROP TABLE concerns; --"
+
+
+def summary(**changes) -> ConcernSummary:  # type: ignore[no-untyped-def]
+    values = dict(id=7, team_id="T1", reference="OS-2026-0007", subject_kind=SubjectKind.PUPIL,
+                  category=Category.NUDES, urgency=Urgency.IMMEDIATE, status=Status.NEW, reporter_id="U0AMY",
+                  reported_at=datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc), occurred_on=date(2026, 11, 24),
+                  acknowledged_by=None, acknowledged_at=None)
+    return ConcernSummary(**{**values, **changes})
+
+
+@pytest.mark.parametrize("step", [s.id for s in REPORT_FORM.steps])
+def test_every_step_is_a_valid_modal_within_limits(step: str) -> None:
+    answers = {**COMPLETE, "account": "x" * 3000, "child_name": "y" * 150, "urgency": "immediate", "category": "nudes"}
+    view = step_view(REPORT_FORM, REPORT_FORM.step(step), answers, "m" * 200)
+    assert check_view(view) == []
+    assert view["notify_on_close"] is True
+    has_back = any(b.get("block_id") == "navigation" for b in view["blocks"])
+    assert has_back is (step != "child")
+    assert view["submit"]["text"] == ("Send to DSL team" if step == "review" else "Next")
+
+
+def test_answers_round_trip_through_a_view_state() -> None:
+    for step in REPORT_FORM.steps:
+        view = step_view(REPORT_FORM, step, COMPLETE, "m")
+        read = read_answers(step, state_values(view, {}))
+        assert read == {q.id: COMPLETE[q.id] for q in step.questions}
+
+
+def test_typed_text_is_shown_as_plain_text_only() -> None:
+    view = step_view(REPORT_FORM, REPORT_FORM.step("review"), {**COMPLETE, "account": HOSTILE}, "m")
+    shown = [b for b in view["blocks"] if b.get("text", {}).get("text") == HOSTILE]
+    assert shown and all(b["text"]["type"] == "plain_text" for b in shown)
+
+
+def test_messages_carry_no_child_detail_and_stay_within_limits() -> None:
+    for text, blocks in (messages.dsl_alert(summary(), "Europe/London"),
+                         messages.reporter_receipt(summary(), "Europe/London"),
+                         messages.reporter_acknowledged(summary(acknowledged_by="U0DAN",
+                             acknowledged_at=datetime(2026, 11, 24, 10, 5, tzinfo=timezone.utc)), "Europe/London")):
+        assert check_message(text, blocks) == []
+        assert "OS-2026-0007" in text
+
+
+def test_the_dsl_post_changes_with_the_status() -> None:
+    text, blocks = messages.dsl_alert(summary(), "Europe/London")
+    assert text.startswith(":rotating_light:") and "· New" in text
+    buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [messages.ACKNOWLEDGE_ACTION, messages.OPEN_RECORD_ACTION]
+    acked = summary(status=Status.ACKNOWLEDGED, acknowledged_by="U0DAN",
+                    acknowledged_at=datetime(2026, 11, 24, 10, 5, tzinfo=timezone.utc))
+    text, blocks = messages.dsl_alert(acked, "Europe/London")
+    assert "Acknowledged by <@U0DAN> at 24 Nov 2026, 10:05" in text
+    buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [messages.OPEN_RECORD_ACTION]
+
+
+def test_the_record_modal_shows_the_detail_as_plain_text() -> None:
+    answers = ReportAnswers.from_answers({**COMPLETE, "account": HOSTILE + "x" * (3000 - len(HOSTILE))})
+    view = record_view(ConcernRecord(summary(), answers, history=[], events=[]), "Europe/London")
+    assert check_view(view) == []
+    account = [b for b in view["blocks"] if b.get("text", {}).get("text", "").startswith(HOSTILE)]
+    assert account[0]["text"]["type"] == "plain_text"
+    assert check_view(refusal_view()) == []
+    assert check_view(resume_view(REPORT_FORM, "24 Nov 2026, 09:00", "m")) == []
+
+
+def test_metadata_is_signed_and_checked() -> None:
+    codec = MetadataCodec("secret")
+    raw = codec.dump(FormMetadata(draft_id="d1", step_id="when"))
+    assert codec.load(FormMetadata, raw) == FormMetadata(draft_id="d1", step_id="when")
+    forged = raw.replace('"d1"', '"d2"')
+    for bad in (forged, "", "nonsense", raw.split(".")[0]):
+        with pytest.raises(MetadataError):
+            codec.load(FormMetadata, bad)
+    with pytest.raises(MetadataError):
+        MetadataCodec("another secret").load(FormMetadata, raw)
