@@ -28,11 +28,14 @@ def _fill_report(sim: SlackSimulator, runtime: Runtime) -> None:
     today, now = local_now.date(), local_now - timedelta(minutes=20)
     occurred_time = now.strftime("%H:%M") if now.date() == today else None
     steps = [
-        {"child_name": "Sam Taylor", "year_group": "year_4"},
-        {"category": "cyberbullying", "urgency": "urgent"},
+        {"category": "cyberbullying", "urgency": "urgent", "child_count": "1"},
+        {"child_name_1": "Sam Taylor", "year_group_1": "year_4"},
         {"occurred_on": today.isoformat(), "occurred_time": occurred_time},
-        {"account": "At break Sam told me: 'People in my class made a group chat about me and keep posting "
-                    "photos of me with horrible comments.' Sam was upset. I did not ask more."},
+        {"disclosure": "People in my class made a group chat about me and keep posting photos of me with "
+                       "horrible comments."},
+        {"why_concerned": "Sam was upset and didn't want to go back into class after break.",
+         "told": "Sam told me at break, by the library door."},
+        {"online_details": "A group chat on a messaging app; Sam didn't know the chat's name."},
         {},
     ]
     for answers in steps:

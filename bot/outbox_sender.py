@@ -75,6 +75,9 @@ class OutboxSender:
             return False
 
     def _send(self, session: Session, item: OutboxItem) -> None:
+        if item.kind is OutboxKind.IMMEDIATE_PAGE:
+            self._direct_message(item.recipient_id, *messages.immediate_page(item.payload.get("reporter_id")))
+            return
         summary = access.summary(session, item.team_id, item.concern_id) if item.concern_id else None
         if summary is None:
             raise NotReady(f"concern {item.concern_id} not found in {item.team_id}")

@@ -1,13 +1,31 @@
-"""The staff member's Record of Concern (seed 002), as a guided form, and its typed answers."""
+"""The staff member's Record of Concern (seed 002), as a guided form, and its typed answers.
+
+Every field of the E-Safety Record of Concern is here, with the policies' guidance shown as soon as an
+answer calls for it: immediate risk (act now), sharing nudes (never view, copy or ask for the image),
+suspected illegal material and unsuitable sites reached in school (switch the screen off, note the
+device and username), and the same-day rule (an earlier incident asks why it is recorded late).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from flows.concern import Category, Urgency
-from flows.forms import Answers, Choice, Form, Guidance, Kind, Question, Step, answer_is
+from flows.forms import (
+    Answers, Choice, Form, Guidance, Kind, Predicate, Question, Repeat, Step, answer_includes, answer_is,
+    any_of,
+)
+
+MAX_CHILDREN = 6
+
+
+class Involvement(StrEnum):
+    ILLEGAL_MATERIAL = "illegal_material"
+    UNSUITABLE_SITE = "unsuitable_site"
+
 
 YEAR_GROUPS: tuple[Choice, ...] = (
     Choice("nursery", "Nursery"),
@@ -15,29 +33,82 @@ YEAR_GROUPS: tuple[Choice, ...] = (
     *(Choice(f"year_{n}", f"Year {n}") for n in range(1, 14)),
     Choice("unknown", "Not known"),
 )
+YEAR_GROUP_LABELS = {c.value: c.label for c in YEAR_GROUPS}
 
 IMMEDIATE_RISK_GUIDANCE = (
-    "*If a child is at immediate risk of harm, act now:* call 999 if they are in danger, and find the "
-    "DSL in person. Then finish this record; it takes a minute."
+    "*A child is at immediate risk of harm: act now.* Call 999 if they are in danger and find the DSL in "
+    "person. The whole safeguarding team and the headteacher have just been paged. Then finish this record."
 )
 NUDES_GUIDANCE = (
     "*Do not view, copy, forward, print or save the image, and do not ask the child to send it.* "
-    "Describe what you were told; the DSL will decide what happens next."
+    "Describe what you were told. This form accepts no pictures or files."
+)
+ILLEGAL_MATERIAL_GUIDANCE = (
+    "*Suspected illegal material: do not view, copy, forward or print it.* Switch the screen off (do not "
+    "shut the device down), note the device and the username, and keep the device where nobody can use it "
+    "until the DSL takes it. The DSL will report it to the police and the Internet Watch Foundation."
+)
+UNSUITABLE_SITE_GUIDANCE = (
+    "*An unsuitable site was reached in school:* switch the screen off, note the device and the username, "
+    "and tell the technical staff so the filtering can be fixed."
 )
 DISCLOSURE_GUIDANCE = (
     "Write what the child said *in their own words*. To clarify, use only *Tell, Explain, Describe, "
     "Outline*, and ask no further questions. Include who, what, where and when."
 )
+LATE_INTRO = (
+    "Concerns should be recorded the day they happen. This one happened earlier, so please say why it is "
+    "being recorded now. The safeguarding team will see that it was recorded late."
+)
+
+_immediate = answer_is("urgency", Urgency.IMMEDIATE)
+_nudes = answer_is("category", Category.NUDES)
+_illegal = answer_includes("involves", Involvement.ILLEGAL_MATERIAL)
+_unsuitable = answer_includes("involves", Involvement.UNSUITABLE_SITE)
+
+
+def happened_before(answers: Answers, today: date) -> bool:
+    raw = answers.get("occurred_on")
+    try:
+        return isinstance(raw, str) and date.fromisoformat(raw) < today
+    except ValueError:
+        return False
 
 
 def _not_later_than_now(answers: Answers, now_local: datetime) -> dict[str, str]:
     """An incident can't have happened later today than the time it is now."""
     day, at = answers.get("occurred_on"), answers.get("occurred_time")
-    if day and at and date.fromisoformat(day) == now_local.date():
+    if isinstance(day, str) and isinstance(at, str) and date.fromisoformat(day) == now_local.date():
         if time.fromisoformat(at) > now_local.time().replace(tzinfo=None):
             return {"occurred_time": "That time hasn't happened yet today."}
     return {}
 
+
+CHILDREN = Repeat("child_count", "Child", MAX_CHILDREN)
+
+
+def _plausible_birth_dates(answers: Answers, now_local: datetime) -> dict[str, str]:
+    errors = {}
+    for i in range(1, CHILDREN.count(answers) + 1):
+        raw = answers.get(f"date_of_birth_{i}")
+        if isinstance(raw, str) and raw:
+            age = (now_local.date() - date.fromisoformat(raw)).days // 365
+            if not 2 <= age <= 20:
+                errors[f"date_of_birth_{i}"] = f"That date of birth makes the child {age}; please check it."
+    return errors
+
+
+def _guidance(*pairs: tuple[str, Predicate]) -> tuple[Guidance, ...]:
+    return tuple(Guidance(text, when, warning=True) for text, when in pairs)
+
+
+CHILD_COUNTS = tuple(Choice(str(n), f"{n} children" if n > 1 else "1 child") for n in range(1, MAX_CHILDREN + 1))
+INVOLVEMENT_CHOICES = (
+    Choice(Involvement.ILLEGAL_MATERIAL, "Suspected illegal material (child abuse images, extreme or racist material)"),
+    Choice(Involvement.UNSUITABLE_SITE, "A child reached an unsuitable site or content in school"),
+)
+URGENT_GUIDANCE = _guidance((IMMEDIATE_RISK_GUIDANCE, _immediate), (NUDES_GUIDANCE, _nudes),
+                            (ILLEGAL_MATERIAL_GUIDANCE, _illegal), (UNSUITABLE_SITE_GUIDANCE, _unsuitable))
 
 REPORT_FORM = Form(
     id="report",
@@ -45,45 +116,73 @@ REPORT_FORM = Form(
     submit_label="Send to DSL team",
     steps=(
         Step(
-            id="child",
-            title="The child",
-            intro="Who is the concern about? Only the safeguarding team will see these details.",
-            questions=(
-                Question("child_name", "Child's name", Kind.SHORT_TEXT, max_length=150,
-                         placeholder="First name and surname"),
-                Question("year_group", "Year group", Kind.SELECT, choices=YEAR_GROUPS),
-            ),
-        ),
-        Step(
-            id="concern",
-            title="What kind of concern",
+            id="concern", title="What kind of concern",
+            intro="Only the safeguarding team will see what you write here.",
             questions=(
                 Question("category", "Which category fits best?", Kind.SELECT,
                          choices=tuple(Choice(c.value, c.label) for c in Category)),
                 Question("urgency", "How urgent is it?", Kind.RADIO,
                          choices=tuple(Choice(u.value, u.label) for u in Urgency)),
+                Question("involves", "Does it involve either of these?", Kind.CHECKBOXES, required=False,
+                         choices=INVOLVEMENT_CHOICES),
+                Question("child_count", "How many children is it about?", Kind.SELECT, choices=CHILD_COUNTS),
             ),
         ),
         Step(
-            id="when",
-            title="When it happened",
-            guidance=(
-                Guidance(IMMEDIATE_RISK_GUIDANCE, answer_is("urgency", Urgency.IMMEDIATE), warning=True),
-                Guidance(NUDES_GUIDANCE, answer_is("category", Category.NUDES), warning=True),
+            id="children", title="The child or children", guidance=URGENT_GUIDANCE,
+            repeat=CHILDREN, check=_plausible_birth_dates,
+            questions=(
+                Question("child_name", "Name", Kind.SHORT_TEXT, max_length=150,
+                         placeholder="First name and surname"),
+                Question("year_group", "Year group", Kind.SELECT, choices=YEAR_GROUPS),
+                Question("date_of_birth", "Date of birth, if you know it", Kind.DATE, required=False),
             ),
+        ),
+        Step(
+            id="when", title="When it happened", check=_not_later_than_now,
             questions=(
                 Question("occurred_on", "Date of the incident or disclosure", Kind.DATE),
                 Question("occurred_time", "Time", Kind.TIME, required=False),
+                Question("others_present", "Names of any other staff or children present", Kind.LONG_TEXT,
+                         required=False, max_length=1000),
             ),
-            check=_not_later_than_now,
         ),
         Step(
-            id="account",
-            title="What you saw or were told",
-            guidance=(Guidance(DISCLOSURE_GUIDANCE),),
+            id="late", title="Recording it late", intro=LATE_INTRO, applies=happened_before,
+            questions=(Question("late_reason", "Why is it being recorded today?", Kind.LONG_TEXT, max_length=1000),),
+        ),
+        Step(
+            id="disclosure", title="What the child said", guidance=(Guidance(DISCLOSURE_GUIDANCE),),
             questions=(
-                Question("account", "What did you see, hear or get told?", Kind.LONG_TEXT,
-                         hint="Facts, not opinions. Write it as it was said."),
+                Question("disclosure", "The child's own words", Kind.LONG_TEXT, required=False,
+                         hint="Leave this empty if the child did not tell you anything."),
+            ),
+        ),
+        Step(
+            id="account", title="What you know",
+            questions=(
+                Question("why_concerned", "Why are you concerned about the child?", Kind.LONG_TEXT),
+                Question("observed", "What have you observed, and when?", Kind.LONG_TEXT, required=False),
+                Question("heard", "What have you heard, and when?", Kind.LONG_TEXT, required=False),
+                Question("told", "What have you been told, by whom and when?", Kind.LONG_TEXT, required=False),
+            ),
+        ),
+        Step(
+            id="online", title="Online details",
+            guidance=_guidance((NUDES_GUIDANCE, _nudes)),
+            questions=(
+                Question("online_details", "Websites, apps, games or films involved", Kind.LONG_TEXT,
+                         required=False, max_length=2000,
+                         hint="Include avatar names and online friends' names where you know them."),
+            ),
+        ),
+        Step(
+            id="device", title="The device", applies=any_of(_illegal, _unsuitable),
+            guidance=_guidance((ILLEGAL_MATERIAL_GUIDANCE, _illegal), (UNSUITABLE_SITE_GUIDANCE, _unsuitable)),
+            questions=(
+                Question("device", "Which device? Where is it now?", Kind.SHORT_TEXT, max_length=300),
+                Question("username", "Username logged in, if known", Kind.SHORT_TEXT, required=False,
+                         max_length=150),
             ),
         ),
         Step(id="review", title="Check and send",
@@ -92,24 +191,58 @@ REPORT_FORM = Form(
 )
 
 
+def needs_immediate_page(answers: Answers) -> bool:
+    """Immediate risk pages the whole DSL team and the head as soon as it is chosen, before the record."""
+    return answers.get("urgency") == Urgency.IMMEDIATE
+
+
+class ChildAnswer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    year_group: str
+    date_of_birth: date | None = None
+
+    @property
+    def year_group_label(self) -> str:
+        return YEAR_GROUP_LABELS.get(self.year_group, self.year_group)
+
+
 class ReportAnswers(BaseModel):
     """A completed report, typed: what `storage` keeps and the record modal shows."""
 
     model_config = ConfigDict(frozen=True)
 
-    child_name: str
-    year_group: str
     category: Category
     urgency: Urgency
+    involves: list[Involvement] = []
+    children: list[ChildAnswer]
     occurred_on: date
     occurred_time: time | None = None
-    account: str
+    others_present: str | None = None
+    late_reason: str | None = None
+    disclosure: str | None = None
+    why_concerned: str
+    observed: str | None = None
+    heard: str | None = None
+    told: str | None = None
+    online_details: str | None = None
+    device: str | None = None
+    username: str | None = None
 
     @classmethod
-    def from_answers(cls, answers: Answers) -> ReportAnswers:
-        fields = {k: v for k, v in answers.items() if k in cls.model_fields and v not in (None, "")}
-        return cls.model_validate(fields)
+    def from_answers(cls, answers: Answers, today: date) -> ReportAnswers:
+        """The answers on the form's path (a step skipped by branching contributes nothing)."""
+        kept = {q.id: answers.get(q.id) for q in REPORT_FORM.questions(answers, today)}
+        count = CHILDREN.count(answers)
+        children = [
+            {"name": kept[f"child_name_{i}"], "year_group": kept[f"year_group_{i}"],
+             "date_of_birth": kept.get(f"date_of_birth_{i}") or None}
+            for i in range(1, count + 1)
+        ]
+        fields = {k: v for k, v in kept.items() if k in cls.model_fields and v not in (None, "", [])}
+        return cls.model_validate({**fields, "children": children})
 
     @property
-    def year_group_label(self) -> str:
-        return REPORT_FORM.step("child").questions[1].choice_label(self.year_group) or self.year_group
+    def reported_late(self) -> bool:
+        return self.late_reason is not None

@@ -27,6 +27,10 @@ ROUTES: dict[SubjectKind, Route] = {
 }
 
 
+# Immediate risk of harm to a child: everyone who can act is paged at once, before the record is finished.
+IMMEDIATE_RISK_PAGED: frozenset[Role] = DSL_TEAM | {Role.HEADTEACHER}
+
+
 def route_for(subject: SubjectKind) -> Route:
     return ROUTES[subject]
 

@@ -34,6 +34,7 @@ class ConcernSummary:
     reporter_id: str
     reported_at: datetime
     occurred_on: date
+    reported_late: bool
     acknowledged_by: str | None
     acknowledged_at: datetime | None
 
@@ -51,7 +52,7 @@ def summarise(concern: Concern) -> ConcernSummary:
         id=concern.id, team_id=concern.team_id, reference=concern.reference,
         subject_kind=SubjectKind(concern.subject_kind), category=Category(concern.category),
         urgency=Urgency(concern.urgency), status=Status(concern.status), reporter_id=concern.reporter_id,
-        reported_at=concern.reported_at, occurred_on=concern.occurred_on,
+        reported_at=concern.reported_at, occurred_on=concern.occurred_on, reported_late=concern.reported_late,
         acknowledged_by=concern.acknowledged_by, acknowledged_at=concern.acknowledged_at,
     )
 

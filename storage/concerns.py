@@ -17,7 +17,9 @@ from flows.report_form import ReportAnswers
 from storage.access import ConcernSummary, may_handle, summarise
 from storage.drafts import DraftStatus
 from storage.events import EventKind, log_event
-from storage.models import Concern, Draft, ReferenceCounter, StatusChange
+from flows.routing import IMMEDIATE_RISK_PAGED
+from storage.models import Concern, Draft, OutboxMessage, ReferenceCounter, StatusChange
+from storage.schools import holders
 from storage.outbox import OutboxKind, enqueue
 
 
@@ -55,7 +57,8 @@ def submit_report(session: Session, draft: Draft, answers: ReportAnswers, timezo
         team_id=draft.team_id, reference=next_reference(session, draft.team_id, year), draft_id=draft.id,
         reporter_id=draft.reporter_id, subject_kind=SubjectKind.PUPIL.value,
         category=answers.category.value, urgency=answers.urgency.value, status=Status.NEW.value,
-        occurred_on=answers.occurred_on, details=answers.model_dump(mode="json"), reported_at=now,
+        occurred_on=answers.occurred_on, reported_late=answers.reported_late,
+        details=answers.model_dump(mode="json"), reported_at=now,
     )
     session.add(concern)
     session.flush()
@@ -71,6 +74,18 @@ def submit_report(session: Session, draft: Draft, answers: ReportAnswers, timezo
     enqueue(session, concern.team_id, OutboxKind.REPORTER_RECEIPT, f"{concern.id}:receipt", now,
             concern_id=concern.id, recipient_id=concern.reporter_id)
     return concern
+
+
+def page_immediate_risk(session: Session, draft: Draft, now: datetime) -> int:
+    """Page the DSL team and the head about an immediate risk, once per draft; returns how many paged."""
+    paged = {r.user_id for r in holders(session, draft.team_id, IMMEDIATE_RISK_PAGED) if r.user_id}
+    paged.discard(draft.reporter_id)
+    existing = set(session.scalars(select(OutboxMessage.recipient_id).where(
+        OutboxMessage.dedupe_key.like(f"page:{draft.id}:%"))))
+    for user_id in sorted(paged - existing):
+        enqueue(session, draft.team_id, OutboxKind.IMMEDIATE_PAGE, f"page:{draft.id}:{user_id}", now,
+                recipient_id=user_id, payload={"reporter_id": draft.reporter_id})
+    return len(paged - existing)
 
 
 def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -135,6 +136,7 @@ class Concern(Base):
     urgency: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     occurred_on: Mapped[date] = mapped_column(Date)
+    reported_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     details: Mapped[dict[str, Any]]
     reported_at: Mapped[datetime]
     acknowledged_by: Mapped[str | None] = mapped_column(USER_ID)
@@ -199,6 +201,8 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))
     concern_id: Mapped[int | None] = mapped_column(ForeignKey("concerns.id"))
     recipient_id: Mapped[str | None] = mapped_column(String(32))
+    # Only ids and flags, never content: what a message is about when there is no concern yet.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     dedupe_key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     due_at: Mapped[datetime]

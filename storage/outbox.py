@@ -6,9 +6,10 @@ and marks it sent; a failure records the error and schedules the next attempt wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ class OutboxKind(StrEnum):
     DSL_ALERT_REFRESH = "dsl_alert_refresh"
     REPORTER_RECEIPT = "reporter_receipt"
     REPORTER_ACKNOWLEDGED = "reporter_acknowledged"
+    IMMEDIATE_PAGE = "immediate_page"
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,15 @@ class OutboxItem:
     concern_id: int | None
     recipient_id: str | None
     attempts: int
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 def enqueue(session: Session, team_id: str, kind: OutboxKind, dedupe_key: str, now: datetime, *,
-            concern_id: int | None = None, recipient_id: str | None = None) -> None:
+            concern_id: int | None = None, recipient_id: str | None = None,
+            payload: dict[str, Any] | None = None) -> None:
     session.add(OutboxMessage(team_id=team_id, kind=kind.value, concern_id=concern_id,
-                              recipient_id=recipient_id, dedupe_key=dedupe_key, created_at=now,
-                              due_at=now, attempts=0))
+                              recipient_id=recipient_id, payload=payload, dedupe_key=dedupe_key,
+                              created_at=now, due_at=now, attempts=0))
 
 
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]
@@ -67,7 +71,7 @@ def claim_due(session: Session, now: datetime, limit: int = 50) -> list[OutboxIt
             row = session.get_one(OutboxMessage, row_id)
             session.refresh(row)
             claimed.append(OutboxItem(row.id, row.team_id, OutboxKind(row.kind), row.concern_id,
-                                      row.recipient_id, row.attempts))
+                                      row.recipient_id, row.attempts, row.payload or {}))
     return claimed
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -19,8 +20,8 @@ from bot.render.form import (
 from bot.services import Services, services_of
 from flows.concern import Urgency
 from flows.forms import Step
-from flows.report_form import REPORT_FORM, ReportAnswers
-from storage.concerns import submit_report
+from flows.report_form import REPORT_FORM, ReportAnswers, needs_immediate_page
+from storage.concerns import page_immediate_risk, submit_report
 from storage.drafts import DraftStatus, discard, latest_open_draft, owned_draft, save_answers, start_draft
 from storage.models import Concern, Draft
 from storage.schools import ensure_school
@@ -36,8 +37,8 @@ def _meta(svc: Services, draft: Draft, step_id: str) -> str:
     return svc.codec.dump(FormMetadata(draft_id=draft.id, step_id=step_id))
 
 
-def _step(svc: Services, draft: Draft, step: Step, notice: str | None = None) -> dict:
-    return step_view(REPORT_FORM, step, draft.answers, _meta(svc, draft, step.id), notice=notice)
+def _step(svc: Services, draft: Draft, step: Step, today: date, notice: str | None = None) -> dict:
+    return step_view(REPORT_FORM, step, draft.answers, _meta(svc, draft, step.id), today, notice=notice)
 
 
 def opening_view(svc: Services, team_id: str, user_id: str) -> dict:
@@ -51,7 +52,7 @@ def opening_view(svc: Services, team_id: str, user_id: str) -> dict:
             return resume_view(REPORT_FORM, started, _meta(svc, draft, draft.step_id))
         if draft is None:
             draft = start_draft(session, team_id, user_id, REPORT_FORM.id, REPORT_FORM.first_step.id, now)
-        return _step(svc, draft, REPORT_FORM.step(draft.step_id))
+        return _step(svc, draft, REPORT_FORM.step(draft.step_id), svc.local_now(school.timezone).date())
 
 
 def on_command(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
@@ -73,25 +74,34 @@ def _submitted_view(session: Any, draft: Draft) -> dict:
     return recorded_view(concern.reference, immediate_risk=concern.urgency == Urgency.IMMEDIATE)
 
 
-def _advance(svc: Services, session: Any, draft: Draft, step: Step, values: dict, school_tz: str
+def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict, school_tz: str
              ) -> tuple[dict[str, Any], bool]:
-    """Save one step's answers and decide the response: errors, the next step, or the recorded concern."""
+    """Save one step's answers and decide the response: errors, the next step, or the recorded concern.
+
+    Returns the response and whether anything was queued for the outbox (so it is kicked after ack).
+    """
     now = svc.clock.now()
     now_local = svc.local_now(school_tz)
+    today = now_local.date()
+    earlier = dict(draft.answers)
+    values = read_answers(step, state, earlier)
     save_answers(draft, values, now)
-    errors = REPORT_FORM.validate(step.id, values, now_local)
+    errors = REPORT_FORM.validate(step.id, values, now_local, earlier=earlier)
     if errors:
         return {"response_action": "errors", "errors": errors}, False
-    following = REPORT_FORM.next_step(step.id, draft.answers)
+    queued = False
+    if step.id == "concern" and needs_immediate_page(draft.answers):
+        queued = page_immediate_risk(session, draft, now) > 0
+    following = REPORT_FORM.next_step(step.id, draft.answers, today)
     if following is not None:
         draft.step_id = following.id
-        return {"response_action": "update", "view": _step(svc, draft, following)}, False
+        return {"response_action": "update", "view": _step(svc, draft, following, today)}, queued
     unfinished = REPORT_FORM.missing(draft.answers, now_local)
     if unfinished:
         draft.step_id = unfinished[0].id
-        view = _step(svc, draft, unfinished[0], notice="Please finish this step before sending.")
-        return {"response_action": "update", "view": view}, False
-    answers = ReportAnswers.from_answers(draft.answers)
+        view = _step(svc, draft, unfinished[0], today, notice="Please finish this step before sending.")
+        return {"response_action": "update", "view": view}, queued
+    answers = ReportAnswers.from_answers(draft.answers, today)
     concern = submit_report(session, draft, answers, school_tz, now)
     view = recorded_view(concern.reference, immediate_risk=answers.urgency is Urgency.IMMEDIATE)
     log.info("concern %s recorded", concern.reference)
@@ -107,7 +117,6 @@ def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
     except (MetadataError, KeyError):
         ack(response_action="update", view=notice_view("Report a concern", EXPIRED_TEXT))
         return
-    values = read_answers(step, payload.view.state.values)
     recorded = False
     try:
         with svc.db.session() as session:
@@ -119,7 +128,8 @@ def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
             elif draft.status == DraftStatus.SUBMITTED:
                 response = {"response_action": "update", "view": _submitted_view(session, draft)}
             else:
-                response, recorded = _advance(svc, session, draft, step, values, school.timezone)
+                response, recorded = _advance(svc, session, draft, step, payload.view.state.values,
+                                              school.timezone)
     except IntegrityError:
         # The same draft was submitted twice at once; the other request recorded it. Show that record.
         with svc.db.session() as session:
@@ -136,7 +146,7 @@ def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
 
 def _save_failed(step: Step) -> dict[str, Any]:
     if step.questions:
-        return {"response_action": "errors", "errors": {step.questions[0].id: SAVE_FAILED}}
+        return {"response_action": "errors", "errors": {step.questions_for({})[0].id: SAVE_FAILED}}
     return {"response_action": "push", "view": notice_view("Not sent yet", SAVE_FAILED)}
 
 
@@ -152,6 +162,7 @@ def on_resume_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
               .get("selected_option") or {}).get("value", "resume")
     now = svc.clock.now()
     with svc.db.session() as session:
+        school = ensure_school(session, payload.team.id, svc.default_timezone, now)
         draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id)
         if draft is None or draft.status != DraftStatus.OPEN:
             view = notice_view("Report a concern", EXPIRED_TEXT)
@@ -160,7 +171,7 @@ def on_resume_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
                 discard(draft, now)
                 draft = start_draft(session, payload.team.id, payload.user.id, REPORT_FORM.id,
                                     REPORT_FORM.first_step.id, now)
-            view = _step(svc, draft, REPORT_FORM.step(draft.step_id))
+            view = _step(svc, draft, REPORT_FORM.step(draft.step_id), svc.local_now(school.timezone).date())
     ack(response_action="update", view=view)
 
 
@@ -175,15 +186,17 @@ def on_back(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> 
         step = REPORT_FORM.step(meta.step_id)
     except (MetadataError, KeyError):
         return
-    typed = {k: v for k, v in read_answers(step, action.view.state.values).items() if v}
     with svc.db.session() as session:
+        school = ensure_school(session, action.team.id, svc.default_timezone, svc.clock.now())
+        today = svc.local_now(school.timezone).date()
         draft = owned_draft(session, action.team.id, action.user.id, meta.draft_id)
         if draft is None or draft.status != DraftStatus.OPEN:
             return
+        typed = {k: v for k, v in read_answers(step, action.view.state.values, draft.answers).items() if v}
         save_answers(draft, typed, svc.clock.now())
-        previous = REPORT_FORM.previous_step(step.id, draft.answers) or REPORT_FORM.first_step
+        previous = REPORT_FORM.previous_step(step.id, draft.answers, today) or REPORT_FORM.first_step
         draft.step_id = previous.id
-        view = _step(svc, draft, previous)
+        view = _step(svc, draft, previous, today)
     client.views_update(view_id=action.view.id, hash=action.view.hash, view=view)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from bot.render.blocks import Block, actions, button, context, modal, plain, section, typed_text
-from flows.forms import Answers, Form, Kind, Question, Step
+from flows.forms import Answer, Answers, Form, Kind, Question, Step
 
 STEP_CALLBACK = "report_step"
 RESUME_CALLBACK = "report_resume"
@@ -17,16 +18,23 @@ def _option(value: str, label: str) -> dict[str, Any]:
     return {"text": plain(label[:75]), "value": value}
 
 
-def _element(question: Question, value: str | None) -> dict[str, Any]:
+def _element(question: Question, value: Answer) -> dict[str, Any]:
     action_id = question.id
     if question.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT):
         element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id,
                                    "max_length": question.max_length,
                                    "multiline": question.kind is Kind.LONG_TEXT}
-        if value:
+        if isinstance(value, str) and value:
             element["initial_value"] = value
         if question.placeholder:
             element["placeholder"] = plain(question.placeholder)
+        return element
+    if question.kind is Kind.CHECKBOXES:
+        options = [_option(c.value, c.label) for c in question.choices]
+        element = {"type": "checkboxes", "action_id": action_id, "options": options}
+        chosen = [o for o in options if isinstance(value, list) and o["value"] in value]
+        if chosen:
+            element["initial_options"] = chosen
         return element
     if question.kind in (Kind.SELECT, Kind.RADIO):
         options = [_option(c.value, c.label) for c in question.choices]
@@ -40,16 +48,16 @@ def _element(question: Question, value: str | None) -> dict[str, Any]:
         return element
     if question.kind is Kind.DATE:
         element = {"type": "datepicker", "action_id": action_id}
-        if value:
+        if isinstance(value, str) and value:
             element["initial_date"] = value
         return element
     element = {"type": "timepicker", "action_id": action_id}
-    if value:
+    if isinstance(value, str) and value:
         element["initial_time"] = value
     return element
 
 
-def input_block(question: Question, value: str | None) -> Block:
+def input_block(question: Question, value: Answer) -> Block:
     block: Block = {"type": "input", "block_id": question.id, "label": plain(question.label),
                     "optional": not question.required, "element": _element(question, value)}
     if question.hint:
@@ -57,12 +65,18 @@ def input_block(question: Question, value: str | None) -> Block:
     return block
 
 
-def read_answers(step: Step, state_values: dict[str, dict[str, dict[str, Any]]]) -> dict[str, str | None]:
-    """One step's answers from a view's state, as the strings the form engine validates."""
-    answers: dict[str, str | None] = {}
-    for question in step.questions:
+def read_answers(step: Step, state_values: dict[str, dict[str, dict[str, Any]]],
+                 earlier: Answers) -> dict[str, Answer]:
+    """One step's answers from a view's state, as the strings the form engine validates.
+
+    `earlier` is what the draft already holds: it says how many times a repeated step asks.
+    """
+    answers: dict[str, Answer] = {}
+    for question in step.questions_for(earlier):
         state = state_values.get(question.id, {}).get(question.id, {})
-        if "selected_option" in state:
+        if "selected_options" in state:
+            answers[question.id] = [o.get("value") for o in state.get("selected_options") or []]
+        elif "selected_option" in state:
             option = state.get("selected_option") or {}
             answers[question.id] = option.get("value")
         elif "selected_date" in state:
@@ -74,30 +88,35 @@ def read_answers(step: Step, state_values: dict[str, dict[str, dict[str, Any]]])
     return answers
 
 
-def _review_blocks(form: Form, answers: Answers) -> list[Block]:
+def _shown(question: Question, raw: Answer) -> str:
+    if isinstance(raw, list):
+        return "; ".join(question.choice_label(v) or v for v in raw) or "(none)"
+    return question.choice_label(raw) or raw or "(not given)"
+
+
+def _review_blocks(form: Form, answers: Answers, today: date) -> list[Block]:
     blocks: list[Block] = []
-    for question in form.questions(answers):
-        raw = answers.get(question.id)
-        shown = question.choice_label(raw) or raw or "(not given)"
-        blocks += [context(f"*{question.label}*"), typed_text(shown)]
+    for question in form.questions(answers, today):
+        blocks += [context(f"*{question.label}*"), typed_text(_shown(question, answers.get(question.id)))]
     return blocks
 
 
-def step_view(form: Form, step: Step, answers: Answers, metadata: str, *, notice: str | None = None) -> dict:
-    position = form.position(step.id, answers)
+def step_view(form: Form, step: Step, answers: Answers, metadata: str, today: date, *,
+              notice: str | None = None) -> dict:
+    position = form.position(step.id, answers, today)
     blocks: list[Block] = [context(f"{position} · *{step.title}*")]
     if notice:
         blocks.append(section(f":warning: {notice}"))
     if step.intro:
         blocks.append(section(step.intro))
-    for guidance in step.guidance_for(answers):
+    for guidance in step.guidance_for(answers, today):
         blocks.append(section((":warning: " if guidance.warning else ":information_source: ") + guidance.text))
-    blocks += [input_block(q, answers.get(q.id)) for q in step.questions]
+    blocks += [input_block(q, answers.get(q.id)) for q in step.questions_for(answers)]
     if step.is_review:
-        blocks += _review_blocks(form, answers)
-    if form.previous_step(step.id, answers) is not None:
+        blocks += _review_blocks(form, answers, today)
+    if form.previous_step(step.id, answers, today) is not None:
         blocks.append(actions(button("Back", BACK_ACTION), block_id="navigation"))
-    last = form.next_step(step.id, answers) is None
+    last = form.next_step(step.id, answers, today) is None
     return modal(form.title, blocks, callback_id=STEP_CALLBACK,
                  submit=form.submit_label if last else "Next", close="Cancel",
                  private_metadata=metadata, notify_on_close=True)

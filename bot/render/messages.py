@@ -34,6 +34,8 @@ def dsl_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]
                ("Reported by", mention(summary.reporter_id)),
                ("Reported at", local_time(summary.reported_at, timezone))),
         section(f"*Status:* {_status_line(summary, timezone)}"),
+        *([context(f":hourglass: Recorded late: it happened on {summary.occurred_on:%-d %b %Y}.")]
+          if summary.reported_late else []),
         actions(*buttons, block_id=f"concern:{summary.id}"),
         context("Details are in the record, for the safeguarding team only. Every view is logged."),
     ]
@@ -50,6 +52,12 @@ def reporter_acknowledged(summary: ConcernSummary, timezone: str) -> tuple[str, 
     when = local_time(summary.acknowledged_at, timezone) if summary.acknowledged_at else "just now"
     text = f"Your concern {summary.reference} has been acknowledged by {mention(summary.acknowledged_by)} at {when}."
     return text, [section(f":eyes: {text}")]
+
+
+def immediate_page(reporter_id: str | None) -> tuple[str, list[Block]]:
+    text = (f":rotating_light: Immediate risk of harm: {mention(reporter_id)} is reporting that a child is at "
+            "immediate risk right now. Find them in person or call them. The record follows in the DSL channel.")
+    return text, [section(text)]
 
 
 def already_acknowledged(summary: ConcernSummary, timezone: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.render.blocks import Block, context, fields, header, local_time, mention, modal, section, typed_text
 from flows.concern import Status
+from flows.report_form import INVOLVEMENT_CHOICES, ReportAnswers
 from storage.access import ConcernRecord
 
 EVENT_WORDS = {
@@ -11,7 +12,36 @@ EVENT_WORDS = {
     "acknowledge_refused": "tried to acknowledge it (refused)", "record_viewed": "opened the record",
     "record_view_refused": "tried to open the record (refused)",
 }
+INVOLVEMENT_LABELS = {c.value: c.label for c in INVOLVEMENT_CHOICES}
 MAX_HISTORY_LINES = 30
+
+
+def _children(answers: ReportAnswers) -> str:
+    lines = []
+    for child in answers.children:
+        born = f", born {child.date_of_birth:%-d %b %Y}" if child.date_of_birth else ""
+        lines.append(f"{child.name} ({child.year_group_label}{born})")
+    return "\n".join(lines)
+
+
+def _written(answers: ReportAnswers) -> list[Block]:
+    """Each free-text answer that was given, under its question, as plain text."""
+    blocks: list[Block] = []
+    for label, text in (
+        ("Recorded late because", answers.late_reason),
+        ("Others present", answers.others_present),
+        ("The child's own words", answers.disclosure),
+        ("Why the reporter is concerned", answers.why_concerned),
+        ("Observed", answers.observed),
+        ("Heard", answers.heard),
+        ("Told, by whom and when", answers.told),
+        ("Websites, apps, games, films, avatars", answers.online_details),
+        ("Device", answers.device),
+        ("Username", answers.username),
+    ):
+        if text:
+            blocks += [context(f"*{label}*"), typed_text(text)]
+    return blocks
 
 
 def record_view(record: ConcernRecord, timezone: str) -> dict:
@@ -21,11 +51,13 @@ def record_view(record: ConcernRecord, timezone: str) -> dict:
         header(f"Concern {s.reference}"),
         fields(("Category", s.category.label), ("Urgency", s.urgency.label), ("Status", s.status.label),
                ("Reported by", mention(s.reporter_id)), ("Reported at", local_time(s.reported_at, timezone)),
-               ("Happened", occurred)),
-        context("*Child*"), typed_text(f"{a.child_name} ({a.year_group_label})"),
-        context("*What was seen, heard or told*"), typed_text(a.account),
-        context("*History*"),
+               ("Happened", occurred + (" (recorded late)" if s.reported_late else ""))),
     ]
+    if a.involves:
+        blocks.append(section(":warning: " + "; ".join(INVOLVEMENT_LABELS[i] for i in a.involves)))
+    blocks += [context("*Child*" if len(a.children) == 1 else "*Children*"), typed_text(_children(a))]
+    blocks += _written(a)
+    blocks.append(context("*History*"))
     entries = [
         (c.at, f"{Status(c.to_status).label} · {mention(c.actor_id)}") for c in record.history
     ] + [

@@ -45,7 +45,9 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "c
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def _initial(element: dict[str, Any]) -> str | None:
+def _initial(element: dict[str, Any]) -> str | list[str] | None:
+    if "initial_options" in element:
+        return [o["value"] for o in element["initial_options"]]
     if "initial_option" in element:
         return element["initial_option"]["value"]
     for key in ("initial_value", "initial_date", "initial_time"):
@@ -54,8 +56,11 @@ def _initial(element: dict[str, Any]) -> str | None:
     return None
 
 
-def _state_entry(element: dict[str, Any], value: str | None) -> dict[str, Any]:
+def _state_entry(element: dict[str, Any], value: Any) -> dict[str, Any]:
     kind = element["type"]
+    if kind == "checkboxes":
+        chosen = value or []
+        return {"type": kind, "selected_options": [o for o in element.get("options", []) if o["value"] in chosen]}
     if kind in ("static_select", "radio_buttons"):
         option = next((o for o in element.get("options", []) if o["value"] == value), None)
         if option is None and value is not None:
@@ -68,7 +73,7 @@ def _state_entry(element: dict[str, Any], value: str | None) -> dict[str, Any]:
     return {"type": kind, "value": value}
 
 
-def state_values(view: dict[str, Any], answers: dict[str, str | None]) -> dict[str, Any]:
+def state_values(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
     """The view's state as Slack reports it: what the person typed, else what the input started with."""
     values: dict[str, Any] = {}
     for block in view.get("blocks", []):
@@ -130,7 +135,7 @@ class SlackSimulator:
             raise AssertionError(f"{user_id} has no open modal")
         return opened
 
-    def submit_view(self, user_id: str, answers: dict[str, str | None] | None = None,
+    def submit_view(self, user_id: str, answers: dict[str, Any] | None = None,
                     view_id: str | None = None) -> BotResponse:
         opened = self.view_of(user_id, view_id)
         view = {**opened.view, "state": {"values": state_values(opened.view, answers or {})}}
@@ -192,7 +197,7 @@ class SlackSimulator:
                    "actions": [self._action(block_id, element)]}
         return self.post_payload(payload)
 
-    def click_in_view(self, user_id: str, action_id: str, answers: dict[str, str | None] | None = None,
+    def click_in_view(self, user_id: str, action_id: str, answers: dict[str, Any] | None = None,
                       view_id: str | None = None) -> BotResponse:
         opened = self.view_of(user_id, view_id)
         block_id, element = self.find_action(opened.view.get("blocks", []), action_id)

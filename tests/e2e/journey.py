@@ -8,10 +8,12 @@ from bot.sandbox.workspace import Message
 CHILD = "Robin Quillfeather"
 ACCOUNT = "Robin said: 'a man in the game keeps asking me to send pictures and says not to tell'."
 STEPS = [
-    {"child_name": CHILD, "year_group": "year_5"},
-    {"category": "grooming", "urgency": "urgent"},
+    {"category": "grooming", "urgency": "urgent", "child_count": "1"},
+    {"child_name_1": CHILD, "year_group_1": "year_5"},
     {"occurred_on": "2026-11-24", "occurred_time": "09:20"},
-    {"account": ACCOUNT},
+    {"disclosure": ACCOUNT},
+    {"why_concerned": "Robin seemed frightened and said not to tell anyone."},
+    {"online_details": "An online game's chat; the man's avatar is called Shadowfox."},
 ]
 
 

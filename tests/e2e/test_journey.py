@@ -37,10 +37,11 @@ def test_a_concern_goes_from_report_to_acknowledged_receipt(slack: SlackSimulato
     record = wait_for(lambda: ws.current_view(PRIYA), what="the record modal").view
     shown = view_text(record)
     assert CHILD in shown and ACCOUNT in shown and "Year 5" in shown and "Acknowledged" in shown
+    assert "Shadowfox" in shown and "Robin seemed frightened" in shown
 
     # Need to know: nothing sent as a message anywhere names the child or repeats what was said.
     everything = ws.all_visible_text()
-    assert CHILD not in everything and "pictures" not in everything
+    assert CHILD not in everything and "pictures" not in everything and "Shadowfox" not in everything
 
     with db.session() as session:
         concern = session.scalars(select(Concern)).one()

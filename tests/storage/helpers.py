@@ -15,8 +15,9 @@ from storage.schools import apply_setup
 
 TEAM = "T0SCHOOL"
 DSL, DEPUTY, HEAD, TEACHER = "U0DSL", "U0DEPUTY", "U0HEAD", "U0TEACHER"
-ANSWERS = {"child_name": "Robin Example", "year_group": "year_5", "category": "gaming", "urgency": "urgent",
-           "occurred_on": "2026-11-24", "occurred_time": "09:00", "account": "Robin said a stranger asked for photos."}
+ANSWERS = {"category": "gaming", "urgency": "urgent", "child_count": "1", "child_name_1": "Robin Example",
+           "year_group_1": "year_5", "occurred_on": "2026-11-24", "occurred_time": "09:00",
+           "why_concerned": "Robin said a stranger asked for photos."}
 
 
 def school_setup(team: str = TEAM, **changes) -> SchoolSetup:  # type: ignore[no-untyped-def]
@@ -39,7 +40,8 @@ def report(db: Database, now: datetime, team: str = TEAM, reporter: str = TEACHE
     with db.session() as session:
         draft = start_draft(session, team, reporter, "report", "child", now)
         save_answers(draft, {**ANSWERS, **answers}, now)
-        return submit_report(session, draft, ReportAnswers.from_answers(draft.answers), "Europe/London", now)
+        answers = ReportAnswers.from_answers(draft.answers, now.date())
+        return submit_report(session, draft, answers, "Europe/London", now)
 
 
 def occurred(day: str) -> date:

@@ -19,7 +19,7 @@ def test_the_dsl_team_may_open_a_record_and_each_view_is_logged(db: Database, cl
     with db.session() as session:
         for viewer in (DSL, DEPUTY):
             record = access.open_record(session, TEAM, concern.id, viewer, clock.now())
-            assert record.answers.child_name == "Robin Example"
+            assert record.answers.children[0].name == "Robin Example"
             assert [h.to_status for h in record.history] == ["new"]
     with db.session() as session:
         kinds = [(e.kind, e.actor_id) for e in events_for(session, TEAM, concern.id)]

@@ -69,7 +69,7 @@ def test_submitting_records_history_event_and_notifications_together(db: Databas
     set_up_school(db, clock.now())
     concern = report(db, clock.now())
     with db.session() as session:
-        assert concern.status == "new" and concern.details["child_name"] == "Robin Example"
+        assert concern.status == "new" and concern.details["children"][0]["name"] == "Robin Example"
         assert [(c.from_status, c.to_status) for c in session.scalars(select(StatusChange))] == [(None, "new")]
         assert [e.kind for e in events_for(session, TEAM, concern.id)] == ["reported"]
         assert "Robin" not in repr([e.data for e in events_for(session, TEAM, concern.id)])
@@ -86,8 +86,8 @@ def test_submitting_the_same_draft_twice_makes_one_concern(db: Database, clock: 
     with db.session() as session:
         draft = start_draft(session, TEAM, TEACHER, "report", "review", clock.now())
         save_answers(draft, ANSWERS, clock.now())
-        first = submit_report(session, draft, ReportAnswers.from_answers(ANSWERS), "Europe/London", clock.now())
-        second = submit_report(session, draft, ReportAnswers.from_answers(ANSWERS), "Europe/London", clock.now())
+        first = submit_report(session, draft, ReportAnswers.from_answers(ANSWERS, clock.now().date()), "Europe/London", clock.now())
+        second = submit_report(session, draft, ReportAnswers.from_answers(ANSWERS, clock.now().date()), "Europe/London", clock.now())
         assert first.id == second.id and draft.status == DraftStatus.SUBMITTED
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Concern)) == 1

@@ -5,7 +5,9 @@ from alembic.runtime.migration import MigrationContext
 
 from bot.scheduler import JOBS_TABLE
 from storage.db import Database
-from storage.migrate import current_revision
+from alembic.script import ScriptDirectory
+
+from storage.migrate import alembic_config, current_revision
 from storage.models import Base
 
 
@@ -26,4 +28,5 @@ def test_migrations_match_the_models(db: Database) -> None:
 def test_upgrade_is_idempotent(db: Database) -> None:
     db.upgrade()
     db.upgrade()
-    assert current_revision(db.engine) == "0001"
+    head = ScriptDirectory.from_config(alembic_config(db.engine)).get_current_head()
+    assert current_revision(db.engine) == head

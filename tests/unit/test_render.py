@@ -14,7 +14,7 @@ from bot.sandbox.client import state_values
 from flows.concern import Category, Status, SubjectKind, Urgency
 from flows.report_form import REPORT_FORM, ReportAnswers
 from storage.access import ConcernRecord, ConcernSummary
-from tests.unit.test_forms import COMPLETE
+from tests.unit.test_forms import COMPLETE, TODAY
 
 HOSTILE = "<!channel> <@U0DAN> *bold* <https://evil.example|click> ١٢٣ 🙂 '; DROP TABLE concerns; --"
 
@@ -23,30 +23,35 @@ def summary(**changes) -> ConcernSummary:  # type: ignore[no-untyped-def]
     values = dict(id=7, team_id="T1", reference="OS-2026-0007", subject_kind=SubjectKind.PUPIL,
                   category=Category.NUDES, urgency=Urgency.IMMEDIATE, status=Status.NEW, reporter_id="U0AMY",
                   reported_at=datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc), occurred_on=date(2026, 11, 24),
+                  reported_late=False,
                   acknowledged_by=None, acknowledged_at=None)
     return ConcernSummary(**{**values, **changes})
 
 
 @pytest.mark.parametrize("step", [s.id for s in REPORT_FORM.steps])
 def test_every_step_is_a_valid_modal_within_limits(step: str) -> None:
-    answers = {**COMPLETE, "account": "x" * 3000, "child_name": "y" * 150, "urgency": "immediate", "category": "nudes"}
-    view = step_view(REPORT_FORM, REPORT_FORM.step(step), answers, "m" * 200)
+    answers = {**COMPLETE, "why_concerned": "x" * 3000, "child_count": "6", "urgency": "immediate",
+               "category": "nudes", "involves": ["illegal_material", "unsuitable_site"], "occurred_on": "2026-11-01",
+               **{f"child_name_{i}": "y" * 150 for i in range(1, 7)}}
+    view = step_view(REPORT_FORM, REPORT_FORM.step(step), answers, "m" * 200, TODAY)
     assert check_view(view) == []
     assert view["notify_on_close"] is True
     has_back = any(b.get("block_id") == "navigation" for b in view["blocks"])
-    assert has_back is (step != "child")
+    assert has_back is (step != "concern")
     assert view["submit"]["text"] == ("Send to DSL team" if step == "review" else "Next")
 
 
 def test_answers_round_trip_through_a_view_state() -> None:
+    answers = {**COMPLETE, "involves": ["unsuitable_site"], "device": "Laptop 7", "username": "",
+               "late_reason": "", "date_of_birth_1": "2017-03-02"}
     for step in REPORT_FORM.steps:
-        view = step_view(REPORT_FORM, step, COMPLETE, "m")
-        read = read_answers(step, state_values(view, {}))
-        assert read == {q.id: COMPLETE[q.id] for q in step.questions}
+        view = step_view(REPORT_FORM, step, answers, "m", TODAY)
+        read = read_answers(step, state_values(view, {}), answers)
+        assert read == {q.id: answers.get(q.id) or None for q in step.questions_for(answers)}
 
 
 def test_typed_text_is_shown_as_plain_text_only() -> None:
-    view = step_view(REPORT_FORM, REPORT_FORM.step("review"), {**COMPLETE, "account": HOSTILE}, "m")
+    view = step_view(REPORT_FORM, REPORT_FORM.step("review"), {**COMPLETE, "why_concerned": HOSTILE}, "m", TODAY)
     shown = [b for b in view["blocks"] if b.get("text", {}).get("text") == HOSTILE]
     assert shown and all(b["text"]["type"] == "plain_text" for b in shown)
 
@@ -74,13 +79,18 @@ def test_the_dsl_post_changes_with_the_status() -> None:
 
 
 def test_the_record_modal_shows_the_detail_as_plain_text() -> None:
-    answers = ReportAnswers.from_answers({**COMPLETE, "account": HOSTILE + "x" * (3000 - len(HOSTILE))})
+    answers = ReportAnswers.from_answers({**COMPLETE, "why_concerned": HOSTILE + "x" * (3000 - len(HOSTILE))}, TODAY)
     view = record_view(ConcernRecord(summary(), answers, history=[], events=[]), "Europe/London")
     assert check_view(view) == []
     account = [b for b in view["blocks"] if b.get("text", {}).get("text", "").startswith(HOSTILE)]
     assert account[0]["text"]["type"] == "plain_text"
     assert check_view(refusal_view()) == []
     assert check_view(resume_view(REPORT_FORM, "24 Nov 2026, 09:00", "m")) == []
+
+
+def test_a_late_concern_says_so_on_the_post() -> None:
+    _, blocks = messages.dsl_alert(summary(reported_late=True, occurred_on=date(2026, 11, 20)), "Europe/London")
+    assert "Recorded late: it happened on 20 Nov 2026." in repr(blocks)
 
 
 def test_metadata_is_signed_and_checked() -> None:
