@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler,
 )
 
-from bot.listeners import concern_actions, home, report
+from bot.listeners import concern_actions, handling, home, report
 from bot.services import Services, inject
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ def create_app(*, signing_secret: str, client: WebClient, identity: BotIdentity,
     app.use(inject(services))
     report.register(app)
     concern_actions.register(app)
+    handling.register(app)
     home.register(app)
     app.error(on_error)
     return app

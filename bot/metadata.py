@@ -28,6 +28,14 @@ class FormMetadata(BaseModel):
     step_id: str
 
 
+class ConcernMetadata(BaseModel):
+    """Which concern a safeguarding-team modal is about."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    concern_id: int
+
+
 class MetadataCodec:
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(b"concernbot/private_metadata:" + secret.encode()).digest()

@@ -102,9 +102,12 @@ class OutboxSender:
                 raise NotReady("the DSL channel post has not been sent yet")
             text, blocks = messages.dsl_alert(summary, tz)
             self._client.chat_update(channel=post.channel_id, ts=post.message_ts, text=text, blocks=blocks)
+        elif item.kind is OutboxKind.ASSIGNED_NOTICE:
+            self._direct_message(item.recipient_id, *messages.assigned_notice(summary, item.payload.get("by")))
         else:
             render = {OutboxKind.REPORTER_RECEIPT: messages.reporter_receipt,
-                      OutboxKind.REPORTER_ACKNOWLEDGED: messages.reporter_acknowledged}[item.kind]
+                      OutboxKind.REPORTER_ACKNOWLEDGED: messages.reporter_acknowledged,
+                      OutboxKind.REPORTER_CLOSED: messages.reporter_closed}[item.kind]
             self._direct_message(item.recipient_id, *render(summary, tz))
 
     def _direct_message(self, user_id: str | None, text: str, blocks: list[dict[str, Any]]) -> None:

@@ -60,6 +60,7 @@ class Kind(StrEnum):
     DATE = "date"
     TIME = "time"
     CHECKBOXES = "checkboxes"
+    PERSON = "person"  # a member of the workspace, by Slack user id
 
 
 @dataclass(frozen=True)

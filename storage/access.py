@@ -8,7 +8,7 @@ table for the viewer's roles and writes the view, or the refusal, to the concern
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from flows.concern import Category, Status, SubjectKind, Urgency
 from flows.report_form import ReportAnswers
 from flows.routing import may_open
 from storage.events import EventKind, events_for, log_event
-from storage.models import Concern, ConcernEvent, StatusChange
+from storage.models import Concern, ConcernAction, ConcernEvent, StatusChange
 from storage.schools import roles_of
 
 
@@ -37,6 +37,9 @@ class ConcernSummary:
     reported_late: bool
     acknowledged_by: str | None
     acknowledged_at: datetime | None
+    assigned_to: str | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class ConcernRecord:
     answers: ReportAnswers
     history: list[StatusChange]
     events: list[ConcernEvent]
+    actions: list[ConcernAction] = field(default_factory=list)
 
 
 def summarise(concern: Concern) -> ConcernSummary:
@@ -54,6 +58,7 @@ def summarise(concern: Concern) -> ConcernSummary:
         urgency=Urgency(concern.urgency), status=Status(concern.status), reporter_id=concern.reporter_id,
         reported_at=concern.reported_at, occurred_on=concern.occurred_on, reported_late=concern.reported_late,
         acknowledged_by=concern.acknowledged_by, acknowledged_at=concern.acknowledged_at,
+        assigned_to=concern.assigned_to, closed_by=concern.closed_by, closed_at=concern.closed_at,
     )
 
 
@@ -89,9 +94,13 @@ def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,
     history = list(session.scalars(
         select(StatusChange).where(StatusChange.concern_id == concern.id).order_by(StatusChange.id)
     ))
+    actions = list(session.scalars(
+        select(ConcernAction).where(ConcernAction.concern_id == concern.id).order_by(ConcernAction.id)
+    ))
     return ConcernRecord(
         summary=summarise(concern),
         answers=ReportAnswers.model_validate(concern.details),
         history=history,
         events=events_for(session, team_id, concern.id),
+        actions=actions,
     )

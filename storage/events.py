@@ -19,6 +19,10 @@ class EventKind(StrEnum):
     ACKNOWLEDGE_REFUSED = "acknowledge_refused"
     RECORD_VIEWED = "record_viewed"
     RECORD_VIEW_REFUSED = "record_view_refused"
+    ACTION_RECORDED = "action_recorded"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+    HANDLING_REFUSED = "handling_refused"
 
 
 def log_event(session: Session, team_id: str, concern_id: int, kind: EventKind, actor_id: str | None,

@@ -6,7 +6,7 @@ everything that feeds a Slack message reads the other columns.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -141,6 +142,9 @@ class Concern(Base):
     reported_at: Mapped[datetime]
     acknowledged_by: Mapped[str | None] = mapped_column(USER_ID)
     acknowledged_at: Mapped[datetime | None]
+    assigned_to: Mapped[str | None] = mapped_column(USER_ID)
+    closed_by: Mapped[str | None] = mapped_column(USER_ID)
+    closed_at: Mapped[datetime | None]
 
     status_changes: Mapped[list[StatusChange]] = relationship(
         order_by="StatusChange.id", lazy="raise_on_sql", viewonly=True
@@ -157,6 +161,22 @@ class StatusChange(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str] = mapped_column(USER_ID)
     at: Mapped[datetime]
+
+
+class ConcernAction(Base):
+    """The Record of Action: what the safeguarding team did, when, and (sensitive) the details."""
+
+    __tablename__ = "concern_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(TEAM_ID)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    taken_on: Mapped[date] = mapped_column(Date)
+    taken_time: Mapped[time | None] = mapped_column(Time)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(USER_ID)
+    recorded_at: Mapped[datetime]
 
 
 class ConcernEvent(Base):

@@ -26,6 +26,8 @@ class OutboxKind(StrEnum):
     REPORTER_RECEIPT = "reporter_receipt"
     REPORTER_ACKNOWLEDGED = "reporter_acknowledged"
     IMMEDIATE_PAGE = "immediate_page"
+    ASSIGNED_NOTICE = "assigned_notice"
+    REPORTER_CLOSED = "reporter_closed"
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,11 @@ def _element(question: Question, value: Answer) -> dict[str, Any]:
         if chosen:
             element["initial_option"] = chosen
         return element
+    if question.kind is Kind.PERSON:
+        element = {"type": "users_select", "action_id": action_id, "placeholder": plain("Choose someone")}
+        if isinstance(value, str) and value:
+            element["initial_user"] = value
+        return element
     if question.kind is Kind.DATE:
         element = {"type": "datepicker", "action_id": action_id}
         if isinstance(value, str) and value:
@@ -79,6 +84,8 @@ def read_answers(step: Step, state_values: dict[str, dict[str, dict[str, Any]]],
         elif "selected_option" in state:
             option = state.get("selected_option") or {}
             answers[question.id] = option.get("value")
+        elif "selected_user" in state:
+            answers[question.id] = state.get("selected_user")
         elif "selected_date" in state:
             answers[question.id] = state.get("selected_date")
         elif "selected_time" in state:
@@ -120,6 +127,20 @@ def step_view(form: Form, step: Step, answers: Answers, metadata: str, today: da
     return modal(form.title, blocks, callback_id=STEP_CALLBACK,
                  submit=form.submit_label if last else "Next", close="Cancel",
                  private_metadata=metadata, notify_on_close=True)
+
+
+def single_step_view(form: Form, values: Answers, metadata: str, callback_id: str, today: date,
+                     header_text: str | None = None) -> dict:
+    """A one-step form (an action, an assignment, an outcome) as a modal."""
+    step = form.first_step
+    blocks: list[Block] = [section(header_text)] if header_text else []
+    if step.intro:
+        blocks.append(section(step.intro))
+    for guidance in step.guidance_for(values, today):
+        blocks.append(section(guidance.text))
+    blocks += [input_block(q, values.get(q.id)) for q in step.questions_for(values)]
+    return modal(form.title[:24], blocks, callback_id=callback_id, submit=form.submit_label, close="Cancel",
+                 private_metadata=metadata)
 
 
 def resume_view(form: Form, started: str, metadata: str) -> dict:

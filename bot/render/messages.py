@@ -8,9 +8,14 @@ from storage.access import ConcernSummary
 
 ACKNOWLEDGE_ACTION = "concern_acknowledge"
 OPEN_RECORD_ACTION = "concern_open"
+RECORD_ACTION_ACTION = "concern_record_action"
+ASSIGN_ACTION = "concern_assign"
+CLOSE_ACTION = "concern_close"
 
 
 def _status_line(summary: ConcernSummary, timezone: str) -> str:
+    if summary.status is Status.CLOSED and summary.closed_at:
+        return f"Closed by {mention(summary.closed_by)} at {local_time(summary.closed_at, timezone)}"
     if not (summary.acknowledged_by and summary.acknowledged_at):
         return summary.status.label
     by, at = mention(summary.acknowledged_by), local_time(summary.acknowledged_at, timezone)
@@ -24,16 +29,21 @@ def dsl_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]
     siren = ":rotating_light: " if summary.urgency is Urgency.IMMEDIATE else ""
     text = (f"{siren}Concern {summary.reference} · {summary.category.label} · {summary.urgency.label} · "
             f"reported by {mention(summary.reporter_id)} · {_status_line(summary, timezone)}")
+    value = str(summary.id)
     buttons = []
     if summary.status is Status.NEW:
-        buttons.append(button("Acknowledge", ACKNOWLEDGE_ACTION, str(summary.id), style="primary"))
-    buttons.append(button("Open record", OPEN_RECORD_ACTION, str(summary.id)))
+        buttons.append(button("Acknowledge", ACKNOWLEDGE_ACTION, value, style="primary"))
+    elif summary.status is not Status.CLOSED:
+        buttons += [button("Record action", RECORD_ACTION_ACTION, value, style="primary"),
+                    button("Assign", ASSIGN_ACTION, value), button("Close", CLOSE_ACTION, value)]
+    buttons.append(button("Open record", OPEN_RECORD_ACTION, value))
     blocks = [
         header(f"{'🚨 ' if siren else ''}Concern {summary.reference}"),
         fields(("Category", summary.category.label), ("Urgency", summary.urgency.label),
                ("Reported by", mention(summary.reporter_id)),
                ("Reported at", local_time(summary.reported_at, timezone))),
-        section(f"*Status:* {_status_line(summary, timezone)}"),
+        section(f"*Status:* {_status_line(summary, timezone)}"
+                + (f"\n*Assigned to:* {mention(summary.assigned_to)}" if summary.assigned_to else "")),
         *([context(f":hourglass: Recorded late: it happened on {summary.occurred_on:%-d %b %Y}.")]
           if summary.reported_late else []),
         actions(*buttons, block_id=f"concern:{summary.id}"),
@@ -57,6 +67,17 @@ def reporter_acknowledged(summary: ConcernSummary, timezone: str) -> tuple[str, 
 def immediate_page(reporter_id: str | None) -> tuple[str, list[Block]]:
     text = (f":rotating_light: Immediate risk of harm: {mention(reporter_id)} is reporting that a child is at "
             "immediate risk right now. Find them in person or call them. The record follows in the DSL channel.")
+    return text, [section(text)]
+
+
+def assigned_notice(summary: ConcernSummary, by: str | None) -> tuple[str, list[Block]]:
+    text = f"{mention(by)} has asked you to look after concern {summary.reference} ({summary.category.label})."
+    return text, [section(text), actions(button("Open record", OPEN_RECORD_ACTION, str(summary.id)))]
+
+
+def reporter_closed(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:
+    text = (f"Your concern {summary.reference} has been closed by the safeguarding team. "
+            "Thank you for reporting it.")
     return text, [section(text)]
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from bot.render.blocks import Block, context, fields, header, local_time, mention, modal, section, typed_text
 from flows.concern import Status
+from flows.handling import ActionKind
 from flows.report_form import INVOLVEMENT_CHOICES, ReportAnswers
 from storage.access import ConcernRecord
 
 EVENT_WORDS = {
     "reported": "reported it", "notified": "safeguarding team notified", "acknowledged": "acknowledged it",
     "acknowledge_refused": "tried to acknowledge it (refused)", "record_viewed": "opened the record",
-    "record_view_refused": "tried to open the record (refused)",
+    "record_view_refused": "tried to open the record (refused)", "action_recorded": "recorded an action",
+    "assigned": "assigned it", "closed": "closed it", "handling_refused": "tried to act on it (refused)",
 }
 INVOLVEMENT_LABELS = {c.value: c.label for c in INVOLVEMENT_CHOICES}
 MAX_HISTORY_LINES = 30
@@ -44,6 +46,22 @@ def _written(answers: ReportAnswers) -> list[Block]:
     return blocks
 
 
+def _actions(record: ConcernRecord) -> list[Block]:
+    """The Record of Action: each action, who recorded it, and its details; the outcome last."""
+    if not record.actions and not record.summary.assigned_to:
+        return []
+    blocks: list[Block] = [section("*Record of action*")]
+    if record.summary.assigned_to:
+        blocks.append(context(f"Looked after by {mention(record.summary.assigned_to)}"))
+    for action in record.actions:
+        label = "Outcome" if action.kind == "outcome" else ActionKind(action.kind).label
+        when = action.taken_on.strftime("%-d %b %Y") + (f" {action.taken_time:%H:%M}" if action.taken_time else "")
+        blocks.append(context(f"*{label}* · {when} · recorded by {mention(action.recorded_by)}"))
+        if action.note:
+            blocks.append(typed_text(action.note))
+    return blocks
+
+
 def record_view(record: ConcernRecord, timezone: str) -> dict:
     s, a = record.summary, record.answers
     occurred = a.occurred_on.strftime("%-d %b %Y") + (f", {a.occurred_time:%H:%M}" if a.occurred_time else "")
@@ -57,6 +75,7 @@ def record_view(record: ConcernRecord, timezone: str) -> dict:
         blocks.append(section(":warning: " + "; ".join(INVOLVEMENT_LABELS[i] for i in a.involves)))
     blocks += [context("*Child*" if len(a.children) == 1 else "*Children*"), typed_text(_children(a))]
     blocks += _written(a)
+    blocks += _actions(record)
     blocks.append(context("*History*"))
     entries = [
         (c.at, f"{Status(c.to_status).label} · {mention(c.actor_id)}") for c in record.history

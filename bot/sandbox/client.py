@@ -50,7 +50,7 @@ def _initial(element: dict[str, Any]) -> str | list[str] | None:
         return [o["value"] for o in element["initial_options"]]
     if "initial_option" in element:
         return element["initial_option"]["value"]
-    for key in ("initial_value", "initial_date", "initial_time"):
+    for key in ("initial_value", "initial_date", "initial_time", "initial_user"):
         if key in element:
             return element[key]
     return None
@@ -68,6 +68,8 @@ def _state_entry(element: dict[str, Any], value: Any) -> dict[str, Any]:
         return {"type": kind, "selected_option": option}
     if kind == "datepicker":
         return {"type": kind, "selected_date": value}
+    if kind == "users_select":
+        return {"type": kind, "selected_user": value}
     if kind == "timepicker":
         return {"type": kind, "selected_time": value}
     return {"type": kind, "value": value}

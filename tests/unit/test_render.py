@@ -75,6 +75,14 @@ def test_the_dsl_post_changes_with_the_status() -> None:
     text, blocks = messages.dsl_alert(acked, "Europe/London")
     assert "Acknowledged by <@U0DAN> at 24 Nov 2026, 10:05" in text
     buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [messages.RECORD_ACTION_ACTION, messages.ASSIGN_ACTION, messages.CLOSE_ACTION,
+                       messages.OPEN_RECORD_ACTION]
+    closed = summary(status=Status.CLOSED, acknowledged_by="U0DAN", closed_by="U0PRIYA",
+                     acknowledged_at=datetime(2026, 11, 24, 10, 5, tzinfo=timezone.utc),
+                     closed_at=datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc), assigned_to="U0PRIYA")
+    text, blocks = messages.dsl_alert(closed, "Europe/London")
+    assert "Closed by <@U0PRIYA> at 25 Nov 2026, 15:00" in text and "*Assigned to:* <@U0PRIYA>" in repr(blocks)
+    buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert buttons == [messages.OPEN_RECORD_ACTION]
 
 

@@ -1,0 +1,110 @@
+"""The safeguarding team's work on a concern: actions, assignment, closing. Each checks access first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from flows.concern import Status
+from flows.handling import ActionAnswers, may_act, status_after_action
+from storage.access import ConcernSummary, may_handle, summarise
+from storage.concerns import find_concern
+from storage.events import EventKind, log_event
+from storage.models import Concern, ConcernAction, StatusChange
+from storage.outbox import OutboxKind, enqueue
+
+OUTCOME = "outcome"
+
+
+class HandlingResult(StrEnum):
+    DONE = "done"
+    REFUSED = "refused"
+    NOT_OPEN = "not_open"
+    NOT_FOUND = "not_found"
+    INVALID_ASSIGNEE = "invalid_assignee"
+
+
+@dataclass(frozen=True)
+class HandlingOutcome:
+    result: HandlingResult
+    summary: ConcernSummary | None = None
+
+
+def handleable(session: Session, team_id: str, concern_id: int, actor_id: str, what: str,
+               now: datetime) -> tuple[Concern | None, HandlingResult | None]:
+    """The concern if this person may act on it now; else why not (a refusal is logged on the concern)."""
+    concern = find_concern(session, team_id, concern_id)
+    if concern is None:
+        return None, HandlingResult.NOT_FOUND
+    if not may_handle(session, concern, actor_id):
+        log_event(session, team_id, concern.id, EventKind.HANDLING_REFUSED, actor_id, now, attempted=what)
+        return None, HandlingResult.REFUSED
+    if not may_act(Status(concern.status)):
+        return None, HandlingResult.NOT_OPEN
+    return concern, None
+
+
+def _move(session: Session, concern: Concern, to: Status, actor_id: str, now: datetime) -> None:
+    if concern.status != to.value:
+        session.add(StatusChange(team_id=concern.team_id, concern_id=concern.id, from_status=concern.status,
+                                 to_status=to.value, actor_id=actor_id, at=now))
+        concern.status = to.value
+
+
+def _refresh_post(session: Session, concern: Concern, now: datetime, cause: int) -> None:
+    enqueue(session, concern.team_id, OutboxKind.DSL_ALERT_REFRESH, f"{concern.id}:refresh:{cause}", now,
+            concern_id=concern.id)
+
+
+def record_action(session: Session, team_id: str, concern_id: int, actor_id: str, answers: ActionAnswers,
+                  now: datetime) -> HandlingOutcome:
+    concern, problem = handleable(session, team_id, concern_id, actor_id, "record_action", now)
+    if concern is None:
+        return HandlingOutcome(problem or HandlingResult.NOT_FOUND)
+    session.add(ConcernAction(team_id=team_id, concern_id=concern.id, kind=answers.action.value,
+                              taken_on=answers.taken_on, taken_time=answers.taken_time, note=answers.note,
+                              recorded_by=actor_id, recorded_at=now))
+    _move(session, concern, status_after_action(Status(concern.status)), actor_id, now)
+    event = log_event(session, team_id, concern.id, EventKind.ACTION_RECORDED, actor_id, now,
+                      action=answers.action.value)
+    session.flush()
+    _refresh_post(session, concern, now, event.id)
+    return HandlingOutcome(HandlingResult.DONE, summarise(concern))
+
+
+def assign(session: Session, team_id: str, concern_id: int, actor_id: str, assignee_id: str,
+           now: datetime) -> HandlingOutcome:
+    concern, problem = handleable(session, team_id, concern_id, actor_id, "assign", now)
+    if concern is None:
+        return HandlingOutcome(problem or HandlingResult.NOT_FOUND)
+    if not may_handle(session, concern, assignee_id):
+        return HandlingOutcome(HandlingResult.INVALID_ASSIGNEE)
+    concern.assigned_to = assignee_id
+    event = log_event(session, team_id, concern.id, EventKind.ASSIGNED, actor_id, now, assignee=assignee_id)
+    session.flush()
+    _refresh_post(session, concern, now, event.id)
+    if assignee_id != actor_id:
+        enqueue(session, team_id, OutboxKind.ASSIGNED_NOTICE, f"{concern.id}:assigned:{event.id}", now,
+                concern_id=concern.id, recipient_id=assignee_id, payload={"by": actor_id})
+    return HandlingOutcome(HandlingResult.DONE, summarise(concern))
+
+
+def close(session: Session, team_id: str, concern_id: int, actor_id: str, outcome: str,
+          now: datetime, today: date) -> HandlingOutcome:
+    """Close with an outcome; `today` is the school's date, on which the outcome is recorded."""
+    concern, problem = handleable(session, team_id, concern_id, actor_id, "close", now)
+    if concern is None:
+        return HandlingOutcome(problem or HandlingResult.NOT_FOUND)
+    session.add(ConcernAction(team_id=team_id, concern_id=concern.id, kind=OUTCOME, taken_on=today,
+                              note=outcome, recorded_by=actor_id, recorded_at=now))
+    _move(session, concern, Status.CLOSED, actor_id, now)
+    concern.closed_by, concern.closed_at = actor_id, now
+    event = log_event(session, team_id, concern.id, EventKind.CLOSED, actor_id, now)
+    session.flush()
+    _refresh_post(session, concern, now, event.id)
+    enqueue(session, team_id, OutboxKind.REPORTER_CLOSED, f"{concern.id}:reporter:closed", now,
+            concern_id=concern.id, recipient_id=concern.reporter_id)
+    return HandlingOutcome(HandlingResult.DONE, summarise(concern))
