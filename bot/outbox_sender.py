@@ -102,6 +102,10 @@ class OutboxSender:
                 raise NotReady("the DSL channel post has not been sent yet")
             text, blocks = messages.dsl_alert(summary, tz)
             self._client.chat_update(channel=post.channel_id, ts=post.message_ts, text=text, blocks=blocks)
+        elif item.kind is OutboxKind.URGENT_PAGE:
+            self._direct_message(item.recipient_id, *messages.urgent_page(summary))
+        elif item.kind is OutboxKind.ESCALATION:
+            self._direct_message(item.recipient_id, *messages.escalation(summary, int(item.payload["minutes"])))
         elif item.kind is OutboxKind.ASSIGNED_NOTICE:
             self._direct_message(item.recipient_id, *messages.assigned_notice(summary, item.payload.get("by")))
         else:

@@ -24,6 +24,7 @@ from bot.outbox_sender import OutboxSender
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import build_scheduler
 from bot.services import Services
+from bot.sweeps import EscalationSweep
 from bot.settings import ConfigError, Settings
 from flows.clock import Clock, SystemClock
 from storage.db import Database
@@ -70,6 +71,7 @@ class Runtime:
     identity: BotIdentity = field(init=False)
     app: App = field(init=False)
     sender: OutboxSender = field(init=False)
+    escalations: EscalationSweep = field(init=False)
     warnings: list[str] = field(init=False, default_factory=list)
     _worker: OutboxWorker | None = field(init=False, default=None)
     _scheduler: BackgroundScheduler | None = field(init=False, default=None)
@@ -82,6 +84,7 @@ class Runtime:
         tz = self.settings.school_timezone
         self.sender = OutboxSender(self.db, self.clock, self.client, tz)
         self._worker = OutboxWorker(self.sender)
+        self.escalations = EscalationSweep(self.db, self.clock, self._worker.kick)
         secret = self.settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
         services = Services(db=self.db, clock=self.clock, codec=MetadataCodec(secret),
                             default_timezone=tz, kick_outbox=self._worker.kick)
@@ -103,7 +106,7 @@ class Runtime:
         assert self._worker is not None
         self._worker.start()
         self._worker.kick()  # anything left unsent by a previous run goes out now
-        self._scheduler = build_scheduler(self.db, self.settings.school_timezone, self.sender)
+        self._scheduler = build_scheduler(self.db, self.settings.school_timezone, self.sender, self.escalations)
         self._scheduler.start()
         if http:
             self._http = HttpServer(wsgi_app(self.app, self.health), host, port)
@@ -125,10 +128,13 @@ class Runtime:
         return {"status": "ok", "database": "ok", "team": self.identity.team_id}
 
     def stop(self) -> None:
+        """Stop everything that started; safe to call more than once."""
         if self._http is not None:
             self._http.stop()
+            self._http = None
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         if self._worker is not None:
             self._worker.stop()
-        self.db.dispose()
+        if hasattr(self, "db"):
+            self.db.dispose()

@@ -1,7 +1,8 @@
 """APScheduler wiring: the school's time zone, a persistent job store, and the outbox sweep.
 
-Persistent jobs (escalations, reminders) live in the SQLAlchemy job store with stable ids, so they
-survive restarts; in-process housekeeping lives in the memory store. Nothing starts at import.
+Deadlines that must survive restarts (escalations) live in the database rows they belong to, written in
+the same transaction as the record, and sweeps find what is due by the injected clock. The SQLAlchemy
+job store is configured for calendar jobs that need it. Nothing starts at import.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.outbox_sender import OutboxSender
+from bot.sweeps import EscalationSweep
 from storage.db import Database
 
 OUTBOX_SWEEP_JOB = "outbox-sweep"
 OUTBOX_SWEEP_SECONDS = 15
+ESCALATION_SWEEP_JOB = "escalation-sweep"
+ESCALATION_SWEEP_SECONDS = 30
 JOBS_TABLE = "apscheduler_jobs"
 
 
-def build_scheduler(db: Database, timezone: str, sender: OutboxSender) -> BackgroundScheduler:
+def build_scheduler(db: Database, timezone: str, sender: OutboxSender,
+                    escalations: EscalationSweep) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=db.engine, tablename=JOBS_TABLE),
                    "local": MemoryJobStore()},
@@ -28,5 +33,7 @@ def build_scheduler(db: Database, timezone: str, sender: OutboxSender) -> Backgr
         timezone=ZoneInfo(timezone),
     )
     scheduler.add_job(sender.drain, "interval", seconds=OUTBOX_SWEEP_SECONDS, id=OUTBOX_SWEEP_JOB,
+                      jobstore="local", replace_existing=True)
+    scheduler.add_job(escalations.run, "interval", seconds=ESCALATION_SWEEP_SECONDS, id=ESCALATION_SWEEP_JOB,
                       jobstore="local", replace_existing=True)
     return scheduler

@@ -107,6 +107,8 @@ def resolve(client: WebClient, school_file: SchoolFile, team_id: str) -> SchoolS
     channel_id, channel_name = resolve_channel(client, school_file.dsl_channel)
     return SchoolSetup(
         team_id=team_id, name=school_file.school.name, timezone=school_file.school.timezone,
+        escalation_minutes=school_file.school.escalation_minutes, day_starts=school_file.school.day_starts,
+        day_ends=school_file.school.day_ends,
         dsl_channel_id=channel_id, dsl_channel_name=channel_name, lado_email=school_file.contacts.lado_email,
         people=people, policies=policies,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from flows.concern import DSL_TEAM, Role, SubjectKind
+from flows.escalation import LADDER
 
 
 class Destination(StrEnum):
@@ -35,5 +36,13 @@ def route_for(subject: SubjectKind) -> Route:
     return ROUTES[subject]
 
 
-def may_open(subject: SubjectKind, viewer_roles: frozenset[Role]) -> bool:
-    return bool(route_for(subject).may_open & viewer_roles)
+def handles(subject: SubjectKind, roles: frozenset[Role]) -> bool:
+    """Is this person one of the route's own handlers (who can be assigned), escalation aside?"""
+    return bool(route_for(subject).may_open & roles)
+
+
+def may_open(subject: SubjectKind, viewer_roles: frozenset[Role], escalation_level: int = 0) -> bool:
+    """The route's own people always; and whoever a concern has been escalated to (the head, for a pupil)."""
+    if handles(subject, viewer_roles):
+        return True
+    return any(r.notify & viewer_roles for r in LADDER[:escalation_level])

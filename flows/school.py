@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flows.concern import Role
 
@@ -49,8 +49,17 @@ class SchoolInfo(_Strict):
     name: str = Field(min_length=1, max_length=200)
     team_id: str | None = Field(default=None, pattern=r"^[TE][A-Z0-9]{2,}$")
     timezone: str = "Europe/London"
+    escalation_minutes: int = Field(default=30, ge=5, le=480)
+    day_starts: time = time(8, 0)
+    day_ends: time = time(17, 0)
 
     _tz = field_validator("timezone")(check_timezone)
+
+    @model_validator(mode="after")
+    def _day(self) -> SchoolInfo:
+        if self.day_ends <= self.day_starts:
+            raise ValueError("day_ends must be later than day_starts")
+        return self
 
 
 class PeopleFile(_Strict):
@@ -151,6 +160,9 @@ class SchoolSetup(_Strict):
     team_id: str
     name: str
     timezone: str
+    escalation_minutes: int = 30
+    day_starts: time = time(8, 0)
+    day_ends: time = time(17, 0)
     dsl_channel_id: str
     dsl_channel_name: str
     lado_email: str | None

@@ -71,7 +71,8 @@ def summary(session: Session, team_id: str, concern_id: int) -> ConcernSummary |
 
 def may_handle(session: Session, concern: Concern, user_id: str) -> bool:
     """May this person open and act on this concern? The routing table decides, from their roles."""
-    return may_open(SubjectKind(concern.subject_kind), roles_of(session, concern.team_id, user_id))
+    return may_open(SubjectKind(concern.subject_kind), roles_of(session, concern.team_id, user_id),
+                    concern.escalation_level)
 
 
 def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,

@@ -11,15 +11,17 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from flows.concern import Status, SubjectKind
+from flows.concern import Role, Status, SubjectKind, Urgency
+from flows.escalation import TOP, URGENT_PAGED, pages_everyone
+from flows.school_time import add_school_minutes
 from flows.references import format_reference
 from flows.report_form import ReportAnswers
 from storage.access import ConcernSummary, may_handle, summarise
 from storage.drafts import DraftStatus
 from storage.events import EventKind, log_event
 from flows.routing import IMMEDIATE_RISK_PAGED
-from storage.models import Concern, Draft, OutboxMessage, ReferenceCounter, StatusChange
-from storage.schools import holders
+from storage.models import Concern, Draft, OutboxMessage, ReferenceCounter, School, StatusChange
+from storage.schools import holders, school_day
 from storage.outbox import OutboxKind, enqueue
 
 
@@ -43,7 +45,7 @@ def next_reference(session: Session, team_id: str, year: int) -> str:
     raise RuntimeError("could not allocate a concern reference")
 
 
-def submit_report(session: Session, draft: Draft, answers: ReportAnswers, timezone: str,
+def submit_report(session: Session, draft: Draft, answers: ReportAnswers, school: School,
                   now: datetime) -> Concern:
     """Turn a completed draft into a concern, with its history, event and outbox rows.
 
@@ -52,14 +54,17 @@ def submit_report(session: Session, draft: Draft, answers: ReportAnswers, timezo
     """
     if draft.status == DraftStatus.SUBMITTED and draft.concern_id is not None:
         return session.get_one(Concern, draft.concern_id)
-    year = now.astimezone(ZoneInfo(timezone)).year
+    year = now.astimezone(ZoneInfo(school.timezone)).year
     concern = Concern(
         team_id=draft.team_id, reference=next_reference(session, draft.team_id, year), draft_id=draft.id,
         reporter_id=draft.reporter_id, subject_kind=SubjectKind.PUPIL.value,
         category=answers.category.value, urgency=answers.urgency.value, status=Status.NEW.value,
         occurred_on=answers.occurred_on, reported_late=answers.reported_late,
         details=answers.model_dump(mode="json"), reported_at=now,
+        escalate_at=add_school_minutes(now, school.escalation_minutes, school_day(school), school.timezone),
     )
+    if pages_everyone(answers.urgency):
+        concern.escalation_level, concern.escalate_at = TOP, None  # everyone is told now, not in turn
     session.add(concern)
     session.flush()
     session.add(StatusChange(team_id=concern.team_id, concern_id=concern.id, from_status=None,
@@ -73,13 +78,22 @@ def submit_report(session: Session, draft: Draft, answers: ReportAnswers, timezo
             concern_id=concern.id)
     enqueue(session, concern.team_id, OutboxKind.REPORTER_RECEIPT, f"{concern.id}:receipt", now,
             concern_id=concern.id, recipient_id=concern.reporter_id)
+    if answers.urgency is Urgency.IMMEDIATE:
+        page_immediate_risk(session, draft, now)  # already paged at the urgency question, unless changed since
+    elif pages_everyone(answers.urgency):
+        for user_id in _holders_except(session, concern.team_id, URGENT_PAGED, concern.reporter_id):
+            enqueue(session, concern.team_id, OutboxKind.URGENT_PAGE, f"{concern.id}:urgent:{user_id}", now,
+                    concern_id=concern.id, recipient_id=user_id)
     return concern
+
+
+def _holders_except(session: Session, team_id: str, roles: frozenset[Role], excluded: str) -> list[str]:
+    return sorted({r.user_id for r in holders(session, team_id, roles) if r.user_id and r.user_id != excluded})
 
 
 def page_immediate_risk(session: Session, draft: Draft, now: datetime) -> int:
     """Page the DSL team and the head about an immediate risk, once per draft; returns how many paged."""
-    paged = {r.user_id for r in holders(session, draft.team_id, IMMEDIATE_RISK_PAGED) if r.user_id}
-    paged.discard(draft.reporter_id)
+    paged = set(_holders_except(session, draft.team_id, IMMEDIATE_RISK_PAGED, draft.reporter_id))
     existing = set(session.scalars(select(OutboxMessage.recipient_id).where(
         OutboxMessage.dedupe_key.like(f"page:{draft.id}:%"))))
     for user_id in sorted(paged - existing):
@@ -119,7 +133,8 @@ def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
     won = session.execute(
         update(Concern)
         .where(Concern.id == concern.id, Concern.status == Status.NEW.value)
-        .values(status=Status.ACKNOWLEDGED.value, acknowledged_by=actor_id, acknowledged_at=now)
+        .values(status=Status.ACKNOWLEDGED.value, acknowledged_by=actor_id, acknowledged_at=now,
+                escalate_at=None)
     ).rowcount  # type: ignore[attr-defined]
     session.refresh(concern)
     if not won:

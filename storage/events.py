@@ -23,6 +23,7 @@ class EventKind(StrEnum):
     ASSIGNED = "assigned"
     CLOSED = "closed"
     HANDLING_REFUSED = "handling_refused"
+    ESCALATED = "escalated"
 
 
 def log_event(session: Session, team_id: str, concern_id: int, kind: EventKind, actor_id: str | None,

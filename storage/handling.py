@@ -8,13 +8,15 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from flows.concern import Status
+from flows.concern import Status, SubjectKind
+from flows.routing import handles
 from flows.handling import ActionAnswers, may_act, status_after_action
 from storage.access import ConcernSummary, may_handle, summarise
 from storage.concerns import find_concern
 from storage.events import EventKind, log_event
 from storage.models import Concern, ConcernAction, StatusChange
 from storage.outbox import OutboxKind, enqueue
+from storage.schools import roles_of
 
 OUTCOME = "outcome"
 
@@ -80,7 +82,7 @@ def assign(session: Session, team_id: str, concern_id: int, actor_id: str, assig
     concern, problem = handleable(session, team_id, concern_id, actor_id, "assign", now)
     if concern is None:
         return HandlingOutcome(problem or HandlingResult.NOT_FOUND)
-    if not may_handle(session, concern, assignee_id):
+    if not handles(SubjectKind(concern.subject_kind), roles_of(session, team_id, assignee_id)):
         return HandlingOutcome(HandlingResult.INVALID_ASSIGNEE)
     concern.assigned_to = assignee_id
     event = log_event(session, team_id, concern.id, EventKind.ASSIGNED, actor_id, now, assignee=assignee_id)

@@ -62,6 +62,9 @@ class School(Base):
     dsl_channel_id: Mapped[str | None] = mapped_column(String(32))
     dsl_channel_name: Mapped[str | None] = mapped_column(String(100))
     lado_email: Mapped[str | None] = mapped_column(String(254))
+    escalation_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    day_starts: Mapped[time] = mapped_column(Time, default=time(8, 0), server_default="08:00:00")
+    day_ends: Mapped[time] = mapped_column(Time, default=time(17, 0), server_default="17:00:00")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -125,6 +128,7 @@ class Concern(Base):
         UniqueConstraint("team_id", "reference", name="uq_concern_reference"),
         UniqueConstraint("draft_id", name="uq_concern_draft"),
         Index("ix_concerns_team_status", "team_id", "status", "reported_at"),
+        Index("ix_concerns_escalate_at", "status", "escalate_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -142,6 +146,8 @@ class Concern(Base):
     reported_at: Mapped[datetime]
     acknowledged_by: Mapped[str | None] = mapped_column(USER_ID)
     acknowledged_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalate_at: Mapped[datetime | None]  # the next escalation falls due then, unless acknowledged first
     assigned_to: Mapped[str | None] = mapped_column(USER_ID)
     closed_by: Mapped[str | None] = mapped_column(USER_ID)
     closed_at: Mapped[datetime | None]

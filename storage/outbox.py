@@ -27,6 +27,8 @@ class OutboxKind(StrEnum):
     REPORTER_ACKNOWLEDGED = "reporter_acknowledged"
     IMMEDIATE_PAGE = "immediate_page"
     ASSIGNED_NOTICE = "assigned_notice"
+    URGENT_PAGE = "urgent_page"
+    ESCALATION = "escalation"
     REPORTER_CLOSED = "reporter_closed"
 
 

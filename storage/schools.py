@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from flows.concern import Role
 from flows.school import SchoolSetup
+from flows.school_time import SchoolDay
 from storage.models import Policy, RoleAssignment, School
 
 
@@ -24,6 +25,10 @@ def ensure_school(session: Session, team_id: str, timezone: str, now: datetime) 
         session.add(school)
         session.flush()
     return school
+
+
+def school_day(school: School) -> SchoolDay:
+    return SchoolDay(starts=school.day_starts, ends=school.day_ends)
 
 
 def roles_of(session: Session, team_id: str, user_id: str) -> frozenset[Role]:
@@ -59,10 +64,14 @@ def apply_setup(session: Session, setup: SchoolSetup, now: datetime) -> list[str
         ("dsl_channel_id", "DSL channel", setup.dsl_channel_id),
         ("dsl_channel_name", None, setup.dsl_channel_name),
         ("lado_email", "LADO email", setup.lado_email),
+        ("escalation_minutes", "escalation after (minutes)", setup.escalation_minutes),
+        ("day_starts", "school day starts", setup.day_starts),
+        ("day_ends", "school day ends", setup.day_ends),
     ):
         if getattr(school, attr) != value:
             if label and not (attr == "name" and changes):
                 shown = f"#{setup.dsl_channel_name} ({value})" if attr == "dsl_channel_id" else value
+                shown = shown.strftime("%H:%M") if isinstance(shown, time) else shown
                 changes.append(f"{label} set to {shown}")
             setattr(school, attr, value)
     changes += _apply_roles(session, setup)

@@ -23,7 +23,7 @@ from flows.forms import Step
 from flows.report_form import REPORT_FORM, ReportAnswers, needs_immediate_page
 from storage.concerns import page_immediate_risk, submit_report
 from storage.drafts import DraftStatus, discard, latest_open_draft, owned_draft, save_answers, start_draft
-from storage.models import Concern, Draft
+from storage.models import Concern, Draft, School
 from storage.schools import ensure_school
 
 log = logging.getLogger(__name__)
@@ -74,14 +74,14 @@ def _submitted_view(session: Any, draft: Draft) -> dict:
     return recorded_view(concern.reference, immediate_risk=concern.urgency == Urgency.IMMEDIATE)
 
 
-def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict, school_tz: str
+def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict, school: School
              ) -> tuple[dict[str, Any], bool]:
     """Save one step's answers and decide the response: errors, the next step, or the recorded concern.
 
     Returns the response and whether anything was queued for the outbox (so it is kicked after ack).
     """
     now = svc.clock.now()
-    now_local = svc.local_now(school_tz)
+    now_local = svc.local_now(school.timezone)
     today = now_local.date()
     earlier = dict(draft.answers)
     values = read_answers(step, state, earlier)
@@ -102,7 +102,7 @@ def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict,
         view = _step(svc, draft, unfinished[0], today, notice="Please finish this step before sending.")
         return {"response_action": "update", "view": view}, queued
     answers = ReportAnswers.from_answers(draft.answers, today)
-    concern = submit_report(session, draft, answers, school_tz, now)
+    concern = submit_report(session, draft, answers, school, now)
     view = recorded_view(concern.reference, immediate_risk=answers.urgency is Urgency.IMMEDIATE)
     log.info("concern %s recorded", concern.reference)
     return {"response_action": "update", "view": view}, True
@@ -128,8 +128,7 @@ def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
             elif draft.status == DraftStatus.SUBMITTED:
                 response = {"response_action": "update", "view": _submitted_view(session, draft)}
             else:
-                response, recorded = _advance(svc, session, draft, step, payload.view.state.values,
-                                              school.timezone)
+                response, recorded = _advance(svc, session, draft, step, payload.view.state.values, school)
     except IntegrityError:
         # The same draft was submitted twice at once; the other request recorded it. Show that record.
         with svc.db.session() as session:

@@ -70,6 +70,19 @@ def immediate_page(reporter_id: str | None) -> tuple[str, list[Block]]:
     return text, [section(text)]
 
 
+def urgent_page(summary: ConcernSummary) -> tuple[str, list[Block]]:
+    text = (f":rotating_light: Urgent concern {summary.reference} ({summary.category.label}) needs attention "
+            "today. Please acknowledge it in the DSL channel.")
+    return text, [section(text), actions(button("Open record", OPEN_RECORD_ACTION, str(summary.id)))]
+
+
+def escalation(summary: ConcernSummary, minutes: int) -> tuple[str, list[Block]]:
+    text = (f":alarm_clock: Concern {summary.reference} ({summary.category.label}, {summary.urgency.label}) "
+            f"has not been acknowledged after {minutes} minutes of school time. Please make sure someone "
+            "picks it up now.")
+    return text, [section(text), actions(button("Open record", OPEN_RECORD_ACTION, str(summary.id)))]
+
+
 def assigned_notice(summary: ConcernSummary, by: str | None) -> tuple[str, list[Block]]:
     text = f"{mention(by)} has asked you to look after concern {summary.reference} ({summary.category.label})."
     return text, [section(text), actions(button("Open record", OPEN_RECORD_ACTION, str(summary.id)))]

@@ -20,7 +20,7 @@ def test_a_concern_goes_from_report_to_acknowledged_receipt(slack: SlackSimulato
     assert "Recorded as OS-2026-0001" in view_text(reply["view"])
 
     post = dsl_post(slack, DSL_CHANNEL)
-    assert "OS-2026-0001" in post.text and "Grooming" in post.text and "Urgent (today)" in post.text
+    assert "OS-2026-0001" in post.text and "Grooming" in post.text and "Routine" in post.text
     assert "<@U0AMY>" in post.text and "24 Nov 2026, 10:00" in view_text({"blocks": post.blocks})
     assert post.metadata == {"event_type": "concern_alert", "event_payload": {"reference": "OS-2026-0001"}}
     receipt = wait_for(lambda: ws.dms_to(AMY), what="the reporter's receipt")[0]

@@ -10,12 +10,12 @@ from flows.school import Person, SchoolSetup
 from storage.concerns import submit_report
 from storage.db import Database
 from storage.drafts import save_answers, start_draft
-from storage.models import Concern
+from storage.models import Concern, School
 from storage.schools import apply_setup
 
 TEAM = "T0SCHOOL"
 DSL, DEPUTY, HEAD, TEACHER = "U0DSL", "U0DEPUTY", "U0HEAD", "U0TEACHER"
-ANSWERS = {"category": "gaming", "urgency": "urgent", "child_count": "1", "child_name_1": "Robin Example",
+ANSWERS = {"category": "gaming", "urgency": "routine", "child_count": "1", "child_name_1": "Robin Example",
            "year_group_1": "year_5", "occurred_on": "2026-11-24", "occurred_time": "09:00",
            "why_concerned": "Robin said a stranger asked for photos."}
 
@@ -41,7 +41,7 @@ def report(db: Database, now: datetime, team: str = TEAM, reporter: str = TEACHE
         draft = start_draft(session, team, reporter, "report", "child", now)
         save_answers(draft, {**ANSWERS, **answers}, now)
         answers = ReportAnswers.from_answers(draft.answers, now.date())
-        return submit_report(session, draft, answers, "Europe/London", now)
+        return submit_report(session, draft, answers, session.get_one(School, team), now)
 
 
 def occurred(day: str) -> date:

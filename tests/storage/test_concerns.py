@@ -10,7 +10,7 @@ from storage.concerns import AckResult, acknowledge, next_reference
 from storage.db import Database
 from storage.drafts import DraftStatus, latest_open_draft, owned_draft, save_answers, start_draft
 from storage.events import events_for
-from storage.models import Concern, OutboxMessage, StatusChange
+from storage.models import Concern, OutboxMessage, School, StatusChange
 from tests.conftest import LONDON
 from tests.storage.helpers import DEPUTY, DSL, HEAD, TEACHER, TEAM, report, set_up_school
 
@@ -84,10 +84,11 @@ def test_submitting_the_same_draft_twice_makes_one_concern(db: Database, clock: 
 
     set_up_school(db, clock.now())
     with db.session() as session:
+        school = session.get_one(School, TEAM)
         draft = start_draft(session, TEAM, TEACHER, "report", "review", clock.now())
         save_answers(draft, ANSWERS, clock.now())
-        first = submit_report(session, draft, ReportAnswers.from_answers(ANSWERS, clock.now().date()), "Europe/London", clock.now())
-        second = submit_report(session, draft, ReportAnswers.from_answers(ANSWERS, clock.now().date()), "Europe/London", clock.now())
+        first = submit_report(session, draft, ReportAnswers.from_answers(ANSWERS, clock.now().date()), school, clock.now())
+        second = submit_report(session, draft, ReportAnswers.from_answers(ANSWERS, clock.now().date()), school, clock.now())
         assert first.id == second.id and draft.status == DraftStatus.SUBMITTED
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Concern)) == 1

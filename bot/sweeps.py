@@ -1,0 +1,37 @@
+"""Scheduled sweeps: each finds what has fallen due by the injected clock and acts on it once.
+
+The scheduler runs them on an interval; tests call `run()` after moving the clock, which is the same
+code the scheduler runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flows.clock import Clock
+from storage import escalation
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class EscalationSweep:
+    def __init__(self, db: Database, clock: Clock, kick_outbox: Callable[[], None]) -> None:
+        self._db, self._clock, self._kick = db, clock, kick_outbox
+
+    def run(self) -> int:
+        """Escalate every unacknowledged concern whose deadline has passed; returns how many climbed."""
+        now = self._clock.now()
+        with self._db.session() as session:
+            due = escalation.due(session, now)
+        climbed = 0
+        for concern_id in due:
+            with self._db.session() as session:
+                level = escalation.escalate(session, concern_id, now)
+            if level is not None:
+                climbed += 1
+                log.info("concern id %s escalated to level %s", concern_id, level)
+        if climbed:
+            self._kick()
+        return climbed
