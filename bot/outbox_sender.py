@@ -106,6 +106,8 @@ class OutboxSender:
             self._direct_message(item.recipient_id, *messages.urgent_page(summary))
         elif item.kind is OutboxKind.ESCALATION:
             self._direct_message(item.recipient_id, *messages.escalation(summary, int(item.payload["minutes"])))
+        elif item.kind is OutboxKind.IMMEDIATE_REFERRAL_NOTICE:
+            self._direct_message(item.recipient_id, *messages.immediate_referral_notice(summary))
         elif item.kind is OutboxKind.ASSIGNED_NOTICE:
             self._direct_message(item.recipient_id, *messages.assigned_notice(summary, item.payload.get("by")))
         else:

@@ -18,7 +18,7 @@ from flows.concern import Category, Status, SubjectKind, Urgency
 from flows.report_form import ReportAnswers
 from flows.routing import may_open
 from storage.events import EventKind, events_for, log_event
-from storage.models import Concern, ConcernAction, ConcernEvent, StatusChange
+from storage.models import Concern, ConcernAction, ConcernEvent, InitialReview, StatusChange
 from storage.schools import roles_of
 
 
@@ -40,6 +40,8 @@ class ConcernSummary:
     assigned_to: str | None = None
     closed_by: str | None = None
     closed_at: datetime | None = None
+    immediate_referral: bool = False
+    has_initial_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,10 @@ class ConcernRecord:
     history: list[StatusChange]
     events: list[ConcernEvent]
     actions: list[ConcernAction] = field(default_factory=list)
+    initial_review: InitialReview | None = None
 
 
-def summarise(concern: Concern) -> ConcernSummary:
+def summarise(concern: Concern, has_initial_review: bool = False) -> ConcernSummary:
     return ConcernSummary(
         id=concern.id, team_id=concern.team_id, reference=concern.reference,
         subject_kind=SubjectKind(concern.subject_kind), category=Category(concern.category),
@@ -59,6 +62,7 @@ def summarise(concern: Concern) -> ConcernSummary:
         reported_at=concern.reported_at, occurred_on=concern.occurred_on, reported_late=concern.reported_late,
         acknowledged_by=concern.acknowledged_by, acknowledged_at=concern.acknowledged_at,
         assigned_to=concern.assigned_to, closed_by=concern.closed_by, closed_at=concern.closed_at,
+        immediate_referral=concern.immediate_referral, has_initial_review=has_initial_review,
     )
 
 
@@ -66,7 +70,10 @@ def summary(session: Session, team_id: str, concern_id: int) -> ConcernSummary |
     concern = session.scalars(
         select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)
     ).first()
-    return summarise(concern) if concern else None
+    if concern is None:
+        return None
+    reviewed = session.scalars(select(InitialReview.id).where(InitialReview.concern_id == concern.id)).first()
+    return summarise(concern, has_initial_review=reviewed is not None)
 
 
 def may_handle(session: Session, concern: Concern, user_id: str) -> bool:
@@ -98,10 +105,12 @@ def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,
     actions = list(session.scalars(
         select(ConcernAction).where(ConcernAction.concern_id == concern.id).order_by(ConcernAction.id)
     ))
+    review = session.scalars(select(InitialReview).where(InitialReview.concern_id == concern.id)).first()
     return ConcernRecord(
-        summary=summarise(concern),
+        summary=summarise(concern, has_initial_review=review is not None),
         answers=ReportAnswers.model_validate(concern.details),
         history=history,
         events=events_for(session, team_id, concern.id),
         actions=actions,
+        initial_review=review,
     )

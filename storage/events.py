@@ -24,6 +24,7 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     HANDLING_REFUSED = "handling_refused"
     ESCALATED = "escalated"
+    INITIAL_REVIEW = "initial_review"
 
 
 def log_event(session: Session, team_id: str, concern_id: int, kind: EventKind, actor_id: str | None,

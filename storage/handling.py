@@ -8,15 +8,19 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from flows.concern import Status, SubjectKind
+from sqlalchemy import select
+
+from flows.concern import Category, Role, Status, SubjectKind
+from flows.escalation import TOP
+from flows.nudes import InitialReview as ReviewAnswers
 from flows.routing import handles
 from flows.handling import ActionAnswers, may_act, status_after_action
 from storage.access import ConcernSummary, may_handle, summarise
 from storage.concerns import find_concern
 from storage.events import EventKind, log_event
-from storage.models import Concern, ConcernAction, StatusChange
+from storage.models import Concern, ConcernAction, InitialReview, StatusChange
 from storage.outbox import OutboxKind, enqueue
-from storage.schools import roles_of
+from storage.schools import holders, roles_of
 
 OUTCOME = "outcome"
 
@@ -73,6 +77,37 @@ def record_action(session: Session, team_id: str, concern_id: int, actor_id: str
     event = log_event(session, team_id, concern.id, EventKind.ACTION_RECORDED, actor_id, now,
                       action=answers.action.value)
     session.flush()
+    _refresh_post(session, concern, now, event.id)
+    return HandlingOutcome(HandlingResult.DONE, summarise(concern))
+
+
+def record_initial_review(session: Session, team_id: str, concern_id: int, actor_id: str,
+                          review: ReviewAnswers, now: datetime) -> HandlingOutcome:
+    """The nudes initial review. Any referral condition flags the concern and tells the head (which is
+    escalating it to them); otherwise the reason for handling it in school is on the record."""
+    concern, problem = handleable(session, team_id, concern_id, actor_id, "initial_review", now)
+    if concern is None:
+        return HandlingOutcome(problem or HandlingResult.NOT_FOUND)
+    if concern.category != Category.NUDES.value:
+        return HandlingOutcome(HandlingResult.NOT_OPEN)
+    existing = session.scalars(select(InitialReview).where(InitialReview.concern_id == concern.id)).first()
+    if existing is not None:
+        return HandlingOutcome(HandlingResult.DONE, summarise(concern))  # a second press changes nothing
+    session.add(InitialReview(team_id=team_id, concern_id=concern.id, conditions=[c.value for c in review.conditions],
+                              established=review.established, parents_told=review.parents_told,
+                              in_school_reason=review.in_school_reason, recorded_by=actor_id, recorded_at=now))
+    _move(session, concern, status_after_action(Status(concern.status)), actor_id, now)
+    event = log_event(session, team_id, concern.id, EventKind.INITIAL_REVIEW, actor_id, now,
+                      conditions=[c.value for c in review.conditions])
+    session.flush()
+    if review.immediate_referral:
+        concern.immediate_referral = True
+        concern.escalation_level = max(concern.escalation_level, TOP)
+        for head in holders(session, team_id, frozenset({Role.HEADTEACHER})):
+            if head.user_id and head.user_id != actor_id:
+                enqueue(session, team_id, OutboxKind.IMMEDIATE_REFERRAL_NOTICE,
+                        f"{concern.id}:immediate_referral:{head.user_id}", now, concern_id=concern.id,
+                        recipient_id=head.user_id)
     _refresh_post(session, concern, now, event.id)
     return HandlingOutcome(HandlingResult.DONE, summarise(concern))
 

@@ -146,6 +146,7 @@ class Concern(Base):
     reported_at: Mapped[datetime]
     acknowledged_by: Mapped[str | None] = mapped_column(USER_ID)
     acknowledged_at: Mapped[datetime | None]
+    immediate_referral: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     escalate_at: Mapped[datetime | None]  # the next escalation falls due then, unless acknowledged first
     assigned_to: Mapped[str | None] = mapped_column(USER_ID)
@@ -181,6 +182,23 @@ class ConcernAction(Base):
     taken_on: Mapped[date] = mapped_column(Date)
     taken_time: Mapped[time | None] = mapped_column(Time)
     note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(USER_ID)
+    recorded_at: Mapped[datetime]
+
+
+class InitialReview(Base):
+    """The DSL's initial review of a concern about sharing nudes (UKCIS); one per concern."""
+
+    __tablename__ = "initial_reviews"
+    __table_args__ = (UniqueConstraint("concern_id", name="uq_initial_review_concern"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(TEAM_ID)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"))
+    conditions: Mapped[list[str]] = mapped_column(JSON)
+    established: Mapped[str | None] = mapped_column(Text)
+    parents_told: Mapped[str] = mapped_column(String(16))
+    in_school_reason: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(USER_ID)
     recorded_at: Mapped[datetime]
 

@@ -29,6 +29,7 @@ class OutboxKind(StrEnum):
     ASSIGNED_NOTICE = "assigned_notice"
     URGENT_PAGE = "urgent_page"
     ESCALATION = "escalation"
+    IMMEDIATE_REFERRAL_NOTICE = "immediate_referral_notice"
     REPORTER_CLOSED = "reporter_closed"
 
 

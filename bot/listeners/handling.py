@@ -1,9 +1,11 @@
-"""The safeguarding team's work from the channel post: Record action, Assign, Close."""
+"""The safeguarding team's work from the channel post: Record action, Assign, Close, Initial review."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -12,11 +14,14 @@ from slack_sdk import WebClient
 from bot.metadata import ConcernMetadata, MetadataError
 from bot.payloads import BlockActions, ViewPayload
 from bot.render.form import EXPIRED_TEXT, notice_view, read_answers, single_step_view
-from bot.render.messages import ASSIGN_ACTION, CLOSE_ACTION, NOT_ALLOWED_TO_ACT, RECORD_ACTION_ACTION
+from bot.render.messages import (
+    ASSIGN_ACTION, CLOSE_ACTION, INITIAL_REVIEW_ACTION, NOT_ALLOWED_TO_ACT, RECORD_ACTION_ACTION,
+)
 from bot.render.record import refusal_view
-from bot.services import Services, services_of
+from bot.services import services_of
 from flows.forms import Form
 from flows.handling import ACTION_FORM, ASSIGN_FORM, CLOSE_FORM, ActionAnswers
+from flows.nudes import INITIAL_REVIEW_FORM, InitialReview
 from storage import handling
 from storage.handling import HandlingOutcome, HandlingResult
 from storage.schools import ensure_school
@@ -26,16 +31,30 @@ NOT_OPEN_TEXT = "This concern is not open for that just now: it may not be ackno
 INVALID_ASSIGNEE = "Only the DSL or a deputy DSL can look after this concern."
 
 
+# (session, team, concern id, acting user, the form's answers, now, the school's today) -> outcome
+Apply = Callable[[Any, str, int, str, dict[str, Any], datetime, date], HandlingOutcome]
+
+
 @dataclass(frozen=True)
 class Handling:
     button: str
     callback: str
     form: Form
+    apply: Apply
 
 
-RECORD = Handling(RECORD_ACTION_ACTION, "concern_action_form", ACTION_FORM)
-ASSIGN = Handling(ASSIGN_ACTION, "concern_assign_form", ASSIGN_FORM)
-CLOSE = Handling(CLOSE_ACTION, "concern_close_form", CLOSE_FORM)
+KINDS = (
+    Handling(RECORD_ACTION_ACTION, "concern_action_form", ACTION_FORM,
+             lambda s, team, cid, user, v, now, today: handling.record_action(
+                 s, team, cid, user, ActionAnswers.from_answers(v), now)),
+    Handling(ASSIGN_ACTION, "concern_assign_form", ASSIGN_FORM,
+             lambda s, team, cid, user, v, now, today: handling.assign(s, team, cid, user, str(v["assignee"]), now)),
+    Handling(CLOSE_ACTION, "concern_close_form", CLOSE_FORM,
+             lambda s, team, cid, user, v, now, today: handling.close(s, team, cid, user, str(v["outcome"]), now, today)),
+    Handling(INITIAL_REVIEW_ACTION, "concern_initial_review_form", INITIAL_REVIEW_FORM,
+             lambda s, team, cid, user, v, now, today: handling.record_initial_review(
+                 s, team, cid, user, InitialReview.from_answers(v), now)),
+)
 
 
 def _opener(kind: Handling):  # type: ignore[no-untyped-def]
@@ -65,16 +84,6 @@ def _opener(kind: Handling):  # type: ignore[no-untyped-def]
     return open_form
 
 
-def _apply(kind: Handling, svc: Services, session: Any, payload: ViewPayload, concern_id: int,
-           values: dict[str, Any], today: Any) -> HandlingOutcome:
-    team, user, now = payload.team.id, payload.user.id, svc.clock.now()
-    if kind is RECORD:
-        return handling.record_action(session, team, concern_id, user, ActionAnswers.from_answers(values), now)
-    if kind is ASSIGN:
-        return handling.assign(session, team, concern_id, user, str(values["assignee"]), now)
-    return handling.close(session, team, concern_id, user, str(values["outcome"]), now, today)
-
-
 def _submitter(kind: Handling):  # type: ignore[no-untyped-def]
     def submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
         svc = services_of(context)
@@ -90,8 +99,8 @@ def _submitter(kind: Handling):  # type: ignore[no-untyped-def]
             school = ensure_school(session, payload.team.id, svc.default_timezone, svc.clock.now())
             now_local = svc.local_now(school.timezone)
             errors = kind.form.validate(step.id, values, now_local)
-            outcome = None if errors else _apply(kind, svc, session, payload, meta.concern_id, values,
-                                                 now_local.date())
+            outcome = None if errors else kind.apply(session, payload.team.id, meta.concern_id, payload.user.id,
+                                                     values, svc.clock.now(), now_local.date())
         if errors:
             ack(response_action="errors", errors=errors)
         elif outcome.result is HandlingResult.DONE:
@@ -110,6 +119,6 @@ def _submitter(kind: Handling):  # type: ignore[no-untyped-def]
 
 
 def register(app: App) -> None:
-    for kind in (RECORD, ASSIGN, CLOSE):
+    for kind in KINDS:
         app.action(kind.button)(_opener(kind))
         app.view_submission(kind.callback)(_submitter(kind))

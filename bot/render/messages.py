@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.render.blocks import Block, actions, button, context, fields, header, local_time, mention, section
-from flows.concern import Status, Urgency
+from flows.concern import Category, Status, Urgency
 from storage.access import ConcernSummary
 
 ACKNOWLEDGE_ACTION = "concern_acknowledge"
@@ -11,6 +11,7 @@ OPEN_RECORD_ACTION = "concern_open"
 RECORD_ACTION_ACTION = "concern_record_action"
 ASSIGN_ACTION = "concern_assign"
 CLOSE_ACTION = "concern_close"
+INITIAL_REVIEW_ACTION = "concern_initial_review"
 
 
 def _status_line(summary: ConcernSummary, timezone: str) -> str:
@@ -34,7 +35,9 @@ def dsl_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]
     if summary.status is Status.NEW:
         buttons.append(button("Acknowledge", ACKNOWLEDGE_ACTION, value, style="primary"))
     elif summary.status is not Status.CLOSED:
-        buttons += [button("Record action", RECORD_ACTION_ACTION, value, style="primary"),
+        if summary.category is Category.NUDES and not summary.has_initial_review:
+            buttons.append(button("Initial review", INITIAL_REVIEW_ACTION, value, style="primary"))
+        buttons += [button("Record action", RECORD_ACTION_ACTION, value),
                     button("Assign", ASSIGN_ACTION, value), button("Close", CLOSE_ACTION, value)]
     buttons.append(button("Open record", OPEN_RECORD_ACTION, value))
     blocks = [
@@ -46,6 +49,8 @@ def dsl_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]
                 + (f"\n*Assigned to:* {mention(summary.assigned_to)}" if summary.assigned_to else "")),
         *([context(f":hourglass: Recorded late: it happened on {summary.occurred_on:%-d %b %Y}.")]
           if summary.reported_late else []),
+        *([section(":warning: *Immediate referral required* (initial review): police and/or children's "
+                   "social care.")] if summary.immediate_referral else []),
         actions(*buttons, block_id=f"concern:{summary.id}"),
         context("Details are in the record, for the safeguarding team only. Every view is logged."),
     ]
@@ -80,6 +85,12 @@ def escalation(summary: ConcernSummary, minutes: int) -> tuple[str, list[Block]]
     text = (f":alarm_clock: Concern {summary.reference} ({summary.category.label}, {summary.urgency.label}) "
             f"has not been acknowledged after {minutes} minutes of school time. Please make sure someone "
             "picks it up now.")
+    return text, [section(text), actions(button("Open record", OPEN_RECORD_ACTION, str(summary.id)))]
+
+
+def immediate_referral_notice(summary: ConcernSummary) -> tuple[str, list[Block]]:
+    text = (f":warning: Concern {summary.reference} ({summary.category.label}) needs an immediate referral to "
+            "the police and/or children's social care, after the DSL's initial review.")
     return text, [section(text), actions(button("Open record", OPEN_RECORD_ACTION, str(summary.id)))]
 
 

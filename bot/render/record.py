@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.render.blocks import Block, context, fields, header, local_time, mention, modal, section, typed_text
 from flows.concern import Status
 from flows.handling import ActionKind
+from flows.nudes import CONDITION_LABELS, ReferralCondition
 from flows.report_form import INVOLVEMENT_CHOICES, ReportAnswers
 from storage.access import ConcernRecord
 
@@ -13,6 +14,7 @@ EVENT_WORDS = {
     "acknowledge_refused": "tried to acknowledge it (refused)", "record_viewed": "opened the record",
     "record_view_refused": "tried to open the record (refused)", "action_recorded": "recorded an action",
     "assigned": "assigned it", "closed": "closed it", "handling_refused": "tried to act on it (refused)",
+    "escalated": "escalated (not acknowledged in time)", "initial_review": "recorded the initial review",
 }
 INVOLVEMENT_LABELS = {c.value: c.label for c in INVOLVEMENT_CHOICES}
 MAX_HISTORY_LINES = 30
@@ -41,6 +43,24 @@ def _written(answers: ReportAnswers) -> list[Block]:
         ("Device", answers.device),
         ("Username", answers.username),
     ):
+        if text:
+            blocks += [context(f"*{label}*"), typed_text(text)]
+    return blocks
+
+
+def _initial_review(record: ConcernRecord) -> list[Block]:
+    review = record.initial_review
+    if review is None:
+        return []
+    ticked = [CONDITION_LABELS[ReferralCondition(c)] for c in review.conditions]
+    blocks: list[Block] = [section("*Initial review (sharing nudes)*"),
+                           context(f"Recorded by {mention(review.recorded_by)}"),
+                           section(":warning: *Immediate referral required:* " + "; ".join(ticked)) if ticked
+                           else section("No immediate-referral condition applies.")]
+    for label, text in (("What the meeting established", review.established),
+                        ("Parents / carers told", {"yes": "Yes", "no": "No", "not_yet": "Not yet decided"}
+                         .get(review.parents_told, review.parents_told)),
+                        ("Why it is handled in school", review.in_school_reason)):
         if text:
             blocks += [context(f"*{label}*"), typed_text(text)]
     return blocks
@@ -75,6 +95,7 @@ def record_view(record: ConcernRecord, timezone: str) -> dict:
         blocks.append(section(":warning: " + "; ".join(INVOLVEMENT_LABELS[i] for i in a.involves)))
     blocks += [context("*Child*" if len(a.children) == 1 else "*Children*"), typed_text(_children(a))]
     blocks += _written(a)
+    blocks += _initial_review(record)
     blocks += _actions(record)
     blocks.append(context("*History*"))
     entries = [

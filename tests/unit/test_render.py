@@ -1,6 +1,7 @@
 """Rendering: every view and message the bot can make passes Slack's Block Kit limits, and what a
 person typed is shown as plain text (so it can never ping anyone or become a link)."""
 
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import pytest
@@ -75,8 +76,10 @@ def test_the_dsl_post_changes_with_the_status() -> None:
     text, blocks = messages.dsl_alert(acked, "Europe/London")
     assert "Acknowledged by <@U0DAN> at 24 Nov 2026, 10:05" in text
     buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert buttons == [messages.RECORD_ACTION_ACTION, messages.ASSIGN_ACTION, messages.CLOSE_ACTION,
-                       messages.OPEN_RECORD_ACTION]
+    assert buttons == [messages.INITIAL_REVIEW_ACTION, messages.RECORD_ACTION_ACTION, messages.ASSIGN_ACTION,
+                       messages.CLOSE_ACTION, messages.OPEN_RECORD_ACTION]
+    _, blocks = messages.dsl_alert(replace(acked, has_initial_review=True, immediate_referral=True), "Europe/London")
+    assert messages.INITIAL_REVIEW_ACTION not in repr(blocks) and "Immediate referral required" in repr(blocks)
     closed = summary(status=Status.CLOSED, acknowledged_by="U0DAN", closed_by="U0PRIYA",
                      acknowledged_at=datetime(2026, 11, 24, 10, 5, tzinfo=timezone.utc),
                      closed_at=datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc), assigned_to="U0PRIYA")
