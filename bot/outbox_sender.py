@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 
 from bot.render import messages
 from flows.clock import Clock
-from storage import access
+from flows.concern import Category
+from storage import access, daily
 from storage.db import Database
 from storage.events import EventKind, log_event
-from storage.models import Notification
+from storage.drafts import DraftStatus
+from storage.models import Draft, Notification, School
 from storage.outbox import OutboxItem, OutboxKind, claim_due, mark_failed, mark_sent
 from storage.schools import get_school
 
@@ -75,14 +77,23 @@ class OutboxSender:
             return False
 
     def _send(self, session: Session, item: OutboxItem) -> None:
+        school = get_school(session, item.team_id)
+        tz = school.timezone if school else self._default_timezone
         if item.kind is OutboxKind.IMMEDIATE_PAGE:
             self._direct_message(item.recipient_id, *messages.immediate_page(item.payload.get("reporter_id")))
+            return
+        if item.kind is OutboxKind.ASSIGNEE_MORNING:
+            open_concerns = [access.summarise(c) for c in daily.open_assigned_to(session, item.team_id,
+                                                                                  item.recipient_id or "")]
+            if open_concerns:  # all closed since it was queued: nothing to say
+                self._direct_message(item.recipient_id, *messages.assignee_morning(open_concerns))
+            return
+        if item.kind in (OutboxKind.DRAFT_NUDGE, OutboxKind.DRAFT_UNSENT):
+            self._draft_notice(session, item, school, tz)
             return
         summary = access.summary(session, item.team_id, item.concern_id) if item.concern_id else None
         if summary is None:
             raise NotReady(f"concern {item.concern_id} not found in {item.team_id}")
-        school = get_school(session, item.team_id)
-        tz = school.timezone if school else self._default_timezone
         if item.kind is OutboxKind.DSL_ALERT:
             if school is None or not school.dsl_channel_id:
                 raise NotReady("no DSL channel is configured: run `concernbot setup school.yml`")
@@ -115,6 +126,20 @@ class OutboxSender:
                       OutboxKind.REPORTER_ACKNOWLEDGED: messages.reporter_acknowledged,
                       OutboxKind.REPORTER_CLOSED: messages.reporter_closed}[item.kind]
             self._direct_message(item.recipient_id, *render(summary, tz))
+
+    def _draft_notice(self, session: Session, item: OutboxItem, school: School | None, tz: str) -> None:
+        draft = session.get(Draft, item.payload.get("draft_id"))
+        if draft is None or draft.status != DraftStatus.OPEN:
+            return  # sent or thrown away since: nothing to nudge about
+        category = Category(draft.answers["category"]).label if draft.answers.get("category") in set(Category) \
+            else None
+        if item.kind is OutboxKind.DRAFT_NUDGE:
+            self._direct_message(draft.reporter_id, *messages.draft_nudge(draft.created_at, tz))
+            return
+        if school is None or not school.dsl_channel_id:
+            raise NotReady("no DSL channel is configured: run `concernbot setup school.yml`")
+        text, blocks = messages.draft_unsent(draft.reporter_id, draft.created_at, category, tz)
+        self._client.chat_postMessage(channel=school.dsl_channel_id, text=text, blocks=blocks)
 
     def _direct_message(self, user_id: str | None, text: str, blocks: list[dict[str, Any]]) -> None:
         if not user_id:

@@ -24,7 +24,7 @@ from bot.outbox_sender import OutboxSender
 from bot.outbox_worker import OutboxWorker
 from bot.scheduler import build_scheduler
 from bot.services import Services
-from bot.sweeps import EscalationSweep
+from bot.sweeps import EscalationSweep, SchoolDaySweep
 from bot.settings import ConfigError, Settings
 from flows.clock import Clock, SystemClock
 from storage.db import Database
@@ -72,6 +72,7 @@ class Runtime:
     app: App = field(init=False)
     sender: OutboxSender = field(init=False)
     escalations: EscalationSweep = field(init=False)
+    school_day: SchoolDaySweep = field(init=False)
     warnings: list[str] = field(init=False, default_factory=list)
     _worker: OutboxWorker | None = field(init=False, default=None)
     _scheduler: BackgroundScheduler | None = field(init=False, default=None)
@@ -85,6 +86,7 @@ class Runtime:
         self.sender = OutboxSender(self.db, self.clock, self.client, tz)
         self._worker = OutboxWorker(self.sender)
         self.escalations = EscalationSweep(self.db, self.clock, self._worker.kick)
+        self.school_day = SchoolDaySweep(self.db, self.clock, self._worker.kick)
         secret = self.settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
         services = Services(db=self.db, clock=self.clock, codec=MetadataCodec(secret),
                             default_timezone=tz, kick_outbox=self._worker.kick)
@@ -106,7 +108,8 @@ class Runtime:
         assert self._worker is not None
         self._worker.start()
         self._worker.kick()  # anything left unsent by a previous run goes out now
-        self._scheduler = build_scheduler(self.db, self.settings.school_timezone, self.sender, self.escalations)
+        self._scheduler = build_scheduler(self.db, self.settings.school_timezone, self.sender, self.escalations,
+                                          self.school_day)
         self._scheduler.start()
         if http:
             self._http = HttpServer(wsgi_app(self.app, self.health), host, port)

@@ -14,18 +14,20 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.outbox_sender import OutboxSender
-from bot.sweeps import EscalationSweep
+from bot.sweeps import EscalationSweep, SchoolDaySweep
 from storage.db import Database
 
 OUTBOX_SWEEP_JOB = "outbox-sweep"
 OUTBOX_SWEEP_SECONDS = 15
 ESCALATION_SWEEP_JOB = "escalation-sweep"
 ESCALATION_SWEEP_SECONDS = 30
+SCHOOL_DAY_SWEEP_JOB = "school-day-sweep"
+SCHOOL_DAY_SWEEP_SECONDS = 60
 JOBS_TABLE = "apscheduler_jobs"
 
 
 def build_scheduler(db: Database, timezone: str, sender: OutboxSender,
-                    escalations: EscalationSweep) -> BackgroundScheduler:
+                    escalations: EscalationSweep, school_day: SchoolDaySweep) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=db.engine, tablename=JOBS_TABLE),
                    "local": MemoryJobStore()},
@@ -35,5 +37,7 @@ def build_scheduler(db: Database, timezone: str, sender: OutboxSender,
     scheduler.add_job(sender.drain, "interval", seconds=OUTBOX_SWEEP_SECONDS, id=OUTBOX_SWEEP_JOB,
                       jobstore="local", replace_existing=True)
     scheduler.add_job(escalations.run, "interval", seconds=ESCALATION_SWEEP_SECONDS, id=ESCALATION_SWEEP_JOB,
+                      jobstore="local", replace_existing=True)
+    scheduler.add_job(school_day.run, "interval", seconds=SCHOOL_DAY_SWEEP_SECONDS, id=SCHOOL_DAY_SWEEP_JOB,
                       jobstore="local", replace_existing=True)
     return scheduler

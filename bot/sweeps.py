@@ -10,8 +10,11 @@ import logging
 from collections.abc import Callable
 
 from flows.clock import Clock
-from storage import escalation
+from sqlalchemy import select
+
+from storage import daily, escalation
 from storage.db import Database
+from storage.models import School
 
 log = logging.getLogger(__name__)
 
@@ -35,3 +38,22 @@ class EscalationSweep:
         if climbed:
             self._kick()
         return climbed
+
+
+class SchoolDaySweep:
+    """Draft nudges, end-of-day notices of unsent drafts, and assignees' morning reminders."""
+
+    def __init__(self, db: Database, clock: Clock, kick_outbox: Callable[[], None]) -> None:
+        self._db, self._clock, self._kick = db, clock, kick_outbox
+
+    def run(self) -> int:
+        now = self._clock.now()
+        queued = 0
+        with self._db.session() as session:
+            team_ids = list(session.scalars(select(School.team_id)))
+        for team_id in team_ids:
+            with self._db.session() as session:
+                queued += daily.run_school_day(session, session.get_one(School, team_id), now)
+        if queued:
+            self._kick()
+        return queued

@@ -18,7 +18,7 @@ from flows.concern import Category, Status, SubjectKind, Urgency
 from flows.report_form import ReportAnswers
 from flows.routing import may_open
 from storage.events import EventKind, events_for, log_event
-from storage.models import Concern, ConcernAction, ConcernEvent, InitialReview, StatusChange
+from storage.models import Concern, ConcernAction, ConcernChild, ConcernEvent, InitialReview, StatusChange
 from storage.schools import roles_of
 
 
@@ -52,6 +52,8 @@ class ConcernRecord:
     events: list[ConcernEvent]
     actions: list[ConcernAction] = field(default_factory=list)
     initial_review: InitialReview | None = None
+    # For each child in this concern (in order), their other concerns this viewer may open, newest first.
+    chronology: list[list[ConcernSummary]] = field(default_factory=list)
 
 
 def summarise(concern: Concern, has_initial_review: bool = False) -> ConcernSummary:
@@ -106,6 +108,8 @@ def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,
         select(ConcernAction).where(ConcernAction.concern_id == concern.id).order_by(ConcernAction.id)
     ))
     review = session.scalars(select(InitialReview).where(InitialReview.concern_id == concern.id)).first()
+    chronology = [_chronology(session, concern, key, viewer_id) for key in session.scalars(
+        select(ConcernChild.name_key).where(ConcernChild.concern_id == concern.id).order_by(ConcernChild.position))]
     return ConcernRecord(
         summary=summarise(concern, has_initial_review=review is not None),
         answers=ReportAnswers.model_validate(concern.details),
@@ -113,4 +117,20 @@ def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,
         events=events_for(session, team_id, concern.id),
         actions=actions,
         initial_review=review,
+        chronology=chronology,
     )
+
+
+CHRONOLOGY_LIMIT = 20
+
+
+def _chronology(session: Session, concern: Concern, key: str, viewer_id: str) -> list[ConcernSummary]:
+    """The same child's other concerns in this school, newest first, only those the viewer may open."""
+    others = session.scalars(
+        select(Concern)
+        .join(ConcernChild, ConcernChild.concern_id == Concern.id)
+        .where(ConcernChild.team_id == concern.team_id, ConcernChild.name_key == key, Concern.id != concern.id)
+        .order_by(Concern.reported_at.desc())
+        .limit(CHRONOLOGY_LIMIT)
+    ).unique()
+    return [summarise(other) for other in others if may_handle(session, other, viewer_id)]

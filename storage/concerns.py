@@ -20,7 +20,8 @@ from storage.access import ConcernSummary, may_handle, summarise
 from storage.drafts import DraftStatus
 from storage.events import EventKind, log_event
 from flows.routing import IMMEDIATE_RISK_PAGED
-from storage.models import Concern, Draft, OutboxMessage, ReferenceCounter, School, StatusChange
+from flows.children import name_key
+from storage.models import Concern, ConcernChild, Draft, OutboxMessage, ReferenceCounter, School, StatusChange
 from storage.schools import holders, school_day
 from storage.outbox import OutboxKind, enqueue
 
@@ -69,6 +70,9 @@ def submit_report(session: Session, draft: Draft, answers: ReportAnswers, school
     session.flush()
     session.add(StatusChange(team_id=concern.team_id, concern_id=concern.id, from_status=None,
                              to_status=Status.NEW.value, actor_id=concern.reporter_id, at=now))
+    for position, child in enumerate(answers.children, start=1):
+        session.add(ConcernChild(team_id=concern.team_id, concern_id=concern.id, position=position,
+                                 name_key=name_key(child.name)))
     log_event(session, concern.team_id, concern.id, EventKind.REPORTED, concern.reporter_id, now,
               reference=concern.reference, category=concern.category, urgency=concern.urgency)
     draft.status = DraftStatus.SUBMITTED

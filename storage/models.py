@@ -65,6 +65,7 @@ class School(Base):
     escalation_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     day_starts: Mapped[time] = mapped_column(Time, default=time(8, 0), server_default="08:00:00")
     day_ends: Mapped[time] = mapped_column(Time, default=time(17, 0), server_default="17:00:00")
+    draft_nudge_at: Mapped[time] = mapped_column(Time, default=time(15, 30), server_default="15:30:00")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -201,6 +202,19 @@ class InitialReview(Base):
     in_school_reason: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(USER_ID)
     recorded_at: Mapped[datetime]
+
+
+class ConcernChild(Base):
+    """A child named in a concern, keyed so that the same child's other concerns can be found."""
+
+    __tablename__ = "concern_children"
+    __table_args__ = (Index("ix_concern_children_key", "team_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(TEAM_ID)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    name_key: Mapped[str] = mapped_column(String(200))
 
 
 class ConcernEvent(Base):

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage
@@ -30,6 +31,9 @@ class OutboxKind(StrEnum):
     URGENT_PAGE = "urgent_page"
     ESCALATION = "escalation"
     IMMEDIATE_REFERRAL_NOTICE = "immediate_referral_notice"
+    DRAFT_NUDGE = "draft_nudge"
+    DRAFT_UNSENT = "draft_unsent"
+    ASSIGNEE_MORNING = "assignee_morning"
     REPORTER_CLOSED = "reporter_closed"
 
 
@@ -50,6 +54,22 @@ def enqueue(session: Session, team_id: str, kind: OutboxKind, dedupe_key: str, n
     session.add(OutboxMessage(team_id=team_id, kind=kind.value, concern_id=concern_id,
                               recipient_id=recipient_id, payload=payload, dedupe_key=dedupe_key,
                               created_at=now, due_at=now, attempts=0))
+
+
+def enqueue_once(session: Session, team_id: str, kind: OutboxKind, dedupe_key: str, now: datetime, *,
+                 concern_id: int | None = None, recipient_id: str | None = None,
+                 payload: dict[str, Any] | None = None) -> bool:
+    """Queue a message unless one with this key was ever queued (by this or another process)."""
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            enqueue(session, team_id, kind, dedupe_key, now, concern_id=concern_id, recipient_id=recipient_id,
+                    payload=payload)
+            session.flush()
+        return True
+    except IntegrityError:
+        return False
 
 
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.listeners.report import HOME_REPORT_ACTION
+from bot.render.messages import HOME_REPORT_ACTION
 from bot.payloads import AppHomeOpened
 from bot.render.blocks import actions, button, context, section
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.metadata import FormMetadata, MetadataError
 from bot.payloads import BlockActions, SlashCommand, ViewPayload
 from bot.render.blocks import local_time
+from bot.render.messages import HOME_REPORT_ACTION
 from bot.render.form import (
     BACK_ACTION, EXPIRED_TEXT, RESUME_BLOCK, RESUME_CALLBACK, STEP_CALLBACK, notice_view, read_answers,
     recorded_view, resume_view, step_view,
@@ -28,7 +29,6 @@ from storage.schools import ensure_school
 
 log = logging.getLogger(__name__)
 COMMAND = "/report-concern"
-HOME_REPORT_ACTION = "home_report"
 SAVE_FAILED = ("We couldn't save this just now, so nothing was sent. Your answers are still here: "
                "please press the button again in a moment.")
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from bot.render.blocks import Block, actions, button, context, fields, header, local_time, mention, section
+from datetime import datetime
+
 from flows.concern import Category, Status, Urgency
 from storage.access import ConcernSummary
 
+HOME_REPORT_ACTION = "home_report"  # opens the report form (or offers to resume the unsent one)
 ACKNOWLEDGE_ACTION = "concern_acknowledge"
 OPEN_RECORD_ACTION = "concern_open"
 RECORD_ACTION_ACTION = "concern_record_action"
@@ -103,6 +106,27 @@ def reporter_closed(summary: ConcernSummary, timezone: str) -> tuple[str, list[B
     text = (f"Your concern {summary.reference} has been closed by the safeguarding team. "
             "Thank you for reporting it.")
     return text, [section(text)]
+
+
+def draft_nudge(started: datetime, timezone: str) -> tuple[str, list[Block]]:
+    text = (f"You started a report at {local_time(started, timezone, with_date=False)} today that hasn't been "
+            "sent yet. Please finish it before you go home: concerns must be recorded the same day.")
+    return text, [section(f":hourglass: {text}"),
+                  actions(button("Finish my report", HOME_REPORT_ACTION, style="primary"))]
+
+
+def draft_unsent(reporter_id: str, started: datetime, category: str | None, timezone: str) -> tuple[str, list[Block]]:
+    about = f" (category: {category})" if category else ""
+    text = (f"An unsent report: {mention(reporter_id)} started one at {local_time(started, timezone, with_date=False)}"
+            f"{about} and has not sent it by the end of the school day. It may be worth a word.")
+    return text, [section(f":hourglass: {text}")]
+
+
+def assignee_morning(open_concerns: list[ConcernSummary]) -> tuple[str, list[Block]]:
+    count = f"{len(open_concerns)} open concern" + ("s" if len(open_concerns) != 1 else "")
+    lines = [f"{c.reference} · {c.category.label} · {c.status.label}" for c in open_concerns]
+    text = f"Good morning. You are looking after {count}: " + "; ".join(lines) + "."
+    return text, [section(f":sunrise: Good morning. You are looking after {count}:\n" + "\n".join(lines))]
 
 
 def already_acknowledged(summary: ConcernSummary, timezone: str) -> str:

@@ -28,6 +28,19 @@ def _children(answers: ReportAnswers) -> str:
     return "\n".join(lines)
 
 
+def _chronology(record: ConcernRecord, timezone: str) -> list[Block]:
+    """Earlier concerns about each child: the pattern is what matters."""
+    blocks: list[Block] = []
+    for child, earlier in zip(record.answers.children, record.chronology):
+        if not earlier:
+            continue
+        lines = [f"{c.reference} · {local_time(c.reported_at, timezone)} · {c.category.label} · {c.status.label}"
+                 for c in earlier]
+        blocks += [context(f"*Other concerns about a child named {child.name[:60]}* ({len(earlier)})"),
+                   typed_text("\n".join(lines))]
+    return blocks
+
+
 def _written(answers: ReportAnswers) -> list[Block]:
     """Each free-text answer that was given, under its question, as plain text."""
     blocks: list[Block] = []
@@ -94,6 +107,7 @@ def record_view(record: ConcernRecord, timezone: str) -> dict:
     if a.involves:
         blocks.append(section(":warning: " + "; ".join(INVOLVEMENT_LABELS[i] for i in a.involves)))
     blocks += [context("*Child*" if len(a.children) == 1 else "*Children*"), typed_text(_children(a))]
+    blocks += _chronology(record, timezone)
     blocks += _written(a)
     blocks += _initial_review(record)
     blocks += _actions(record)

@@ -89,3 +89,13 @@ def test_health_check_answers(bot: Runtime) -> None:
     with urllib.request.urlopen(bot.url + "/healthz", timeout=5) as reply:
         assert reply.status == 200
         assert json.loads(reply.read()) == {"status": "ok", "database": "ok", "team": "T0OAKFIELD"}
+
+
+def test_the_record_shows_the_childs_earlier_concerns(slack: SlackSimulator) -> None:
+    report(slack, AMY)
+    report(slack, PRIYA)  # the same child, reported by someone else
+    second = dsl_post(slack, DSL_CHANNEL, index=1)
+    slack.click_in_message(DAN, second, OPEN_RECORD_ACTION)
+    shown = view_text(wait_for(lambda: slack.ws.current_view(DAN), what="the record").view)
+    assert f"Other concerns about a child named {CHILD}* (1)" in shown
+    assert "OS-2026-0001 · 24 Nov 2026, 10:00 · Grooming · New" in shown

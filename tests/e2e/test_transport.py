@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
-from bot.listeners.report import HOME_REPORT_ACTION
+from bot.render.messages import HOME_REPORT_ACTION
 from bot.sandbox.client import SlackSimulator, wait_for
 from bot.sandbox.demo_workspace import AMY
 from storage.db import Database
