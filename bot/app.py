@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler,
 )
 
-from bot.listeners import concern_actions, handling, home, report
+from bot.listeners import concern_actions, handling, home, incident_log, report
 from bot.services import Services, inject
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def create_app(*, signing_secret: str, client: WebClient, identity: BotIdentity,
     report.register(app)
     concern_actions.register(app)
     handling.register(app)
+    incident_log.register(app)
     home.register(app)
     app.error(on_error)
     return app

@@ -12,9 +12,11 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 
 from bot.runtime import Runtime, connect_to_slack, open_database
+from bot.export import ExportRefused
 from bot.school_setup import SetupError, apply_school_file
 from bot.settings import ConfigError, Settings, load_settings
 from flows.clock import SystemClock
+from flows.incident_log import FilterError
 from storage.db import DatabaseUrlError
 
 log = logging.getLogger("concernbot")
@@ -39,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
     setup = commands.add_parser("setup", help="load the school's set-up file (idempotent)")
     setup.add_argument("file", type=Path, help="the school's YAML file")
+    export = commands.add_parser("export", help="the incident log (CSV, DSL team) or governors' summary")
+    export.add_argument("what", choices=["incidents", "summary"])
+    export.add_argument("--as", dest="viewer", required=True, help="Slack user id of the person it is for")
+    export.add_argument("--out", type=Path, help="file to write (required for incidents); summary: stdout")
+    export.add_argument("--team", help="the school's Slack team id, when the database holds several")
+    export.add_argument("--filter", default="status:all", help="as /concerns, e.g. 'since:2026-09-01'")
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply migrations")
     return parser
@@ -82,6 +90,26 @@ def _setup(settings: Settings, path: Path) -> int:
     return 0
 
 
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.export import export_incidents, export_summary, school_for
+    from flows.incident_log import parse_filters
+
+    filters = parse_filters(args.filter)
+    db = open_database(settings)
+    team_id = school_for(db, args.team)
+    if args.what == "incidents":
+        if args.out is None:
+            raise ConfigError("export incidents needs --out FILE: the incident log holds children's names.")
+        count = export_incidents(db, SystemClock(), team_id, args.viewer, filters, args.out)
+        print(f"{count} concerns written to {args.out} (readable by you only); the export is logged on each.")
+    elif args.out:
+        with args.out.open("w", newline="", encoding="utf-8") as handle:
+            export_summary(db, team_id, args.viewer, filters, handle)
+    else:
+        export_summary(db, team_id, args.viewer, filters, sys.stdout)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -98,9 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings, getattr(args, "host", "0.0.0.0"), getattr(args, "port", 3000))
         if command == "setup":
             return _setup(settings, args.file)
+        if command == "export":
+            return _export(settings, args)
         open_database(settings)
         print("database is up to date")
         return 0
-    except (ConfigError, SetupError, DatabaseUrlError) as exc:
+    except (ConfigError, SetupError, DatabaseUrlError, ExportRefused, FilterError) as exc:
         print(f"concernbot: {exc}", file=sys.stderr)
         return 2

@@ -29,6 +29,7 @@ class ViewState(_Payload):
 
 class View(_Payload):
     id: str
+    type: str = "modal"
     hash: str | None = None
     callback_id: str = ""
     private_metadata: str = ""

@@ -3,7 +3,7 @@ and the sandbox grants only these scopes, so a Web API call needing anything els
 
 from __future__ import annotations
 
-COMMANDS: tuple[str, ...] = ("/report-concern",)
+COMMANDS: tuple[str, ...] = ("/report-concern", "/concerns")
 BOT_EVENTS: tuple[str, ...] = ("app_home_opened",)
 BOT_SCOPES: tuple[str, ...] = (
     "commands",          # /report-concern

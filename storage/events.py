@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     HANDLING_REFUSED = "handling_refused"
     ESCALATED = "escalated"
     INITIAL_REVIEW = "initial_review"
+    EXPORTED = "exported"
 
 
 def log_event(session: Session, team_id: str, concern_id: int, kind: EventKind, actor_id: str | None,

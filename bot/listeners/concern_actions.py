@@ -65,7 +65,10 @@ def on_open_record(ack: Ack, body: dict[str, Any], client: WebClient, context: A
             record = access.open_record(session, action.team.id, concern_id, action.user.id, svc.clock.now())
         view = record_view(record, _timezone(session, action.team.id, svc.default_timezone)) \
             if record else refusal_view()
-    client.views_open(trigger_id=action.trigger_id, view=view)
+    if action.view is not None and action.view.type == "modal":  # from inside a modal: stack the record on it
+        client.views_push(trigger_id=action.trigger_id, view=view)
+    else:
+        client.views_open(trigger_id=action.trigger_id, view=view)
 
 
 def register(app: App) -> None:

@@ -178,7 +178,10 @@ class SlackSimulator:
     @staticmethod
     def find_action(blocks: list[dict[str, Any]], action_id: str) -> tuple[str | None, dict[str, Any]]:
         for block in blocks:
-            for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            elements = list(block.get("elements", [])) if block.get("type") == "actions" else []
+            if block.get("accessory"):
+                elements.append(block["accessory"])
+            for element in elements:
                 if element.get("action_id") == action_id:
                     return block.get("block_id"), element
         raise AssertionError(f"no button {action_id!r} is showing")

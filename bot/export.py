@@ -1,0 +1,96 @@
+"""`concernbot export`: the incident log as CSV for the DSL, and the anonymised summary for governors.
+
+The person it is for is named with --as (a Slack user id); storage decides whether they may have it,
+and logs the export on every concern it contains. The CSV is written with owner-only permissions.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from flows.clock import Clock
+from flows.handling import ActionKind
+from flows.incident_log import Filters
+from flows.report_form import ReportAnswers
+from storage import incident_log
+from storage.db import Database
+from storage.models import School
+
+INCIDENT_COLUMNS = [
+    "reference", "reported_at", "occurred_on", "recorded_late", "category", "urgency", "status", "children",
+    "reporter", "acknowledged_by", "acknowledged_at", "minutes_to_acknowledge", "escalation_level",
+    "assigned_to", "actions", "referrals", "immediate_referral", "closed_at", "outcome",
+]
+
+
+class ExportRefused(Exception):
+    """The named person may not have this export; one sentence, revealing nothing else."""
+
+
+def school_for(db: Database, team_id: str | None) -> str:
+    with db.session() as session:
+        teams = list(session.scalars(select(School.team_id)))
+    if team_id:
+        if team_id not in teams:
+            raise ExportRefused(f"there is no school {team_id} in this database.")
+        return team_id
+    if len(teams) != 1:
+        raise ExportRefused("this database holds " + (f"{len(teams)} schools: name one with --team." if teams
+                                                     else "no school yet: run `concernbot setup` first."))
+    return teams[0]
+
+
+def export_incidents(db: Database, clock: Clock, team_id: str, viewer: str, filters: Filters, out: Path) -> int:
+    with db.session() as session:
+        zone = ZoneInfo(session.get_one(School, team_id).timezone)
+        rows = incident_log.export_incidents(session, team_id, viewer, filters, clock.now())
+        if rows is None:
+            raise ExportRefused(f"{viewer} is not on the safeguarding team, so may not export the incident log.")
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        count = 0
+        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(INCIDENT_COLUMNS)
+            for row in rows:
+                writer.writerow(_incident_row(row, zone))
+                count += 1
+    return count
+
+
+def _incident_row(row: incident_log.IncidentRow, zone: ZoneInfo) -> list[object]:
+    c = row.concern
+    answers = ReportAnswers.model_validate(c.details)
+    kinds = [ActionKind(a.kind) for a in row.actions if a.kind in {k.value for k in ActionKind}]
+    outcome = next((a.note for a in reversed(row.actions) if a.kind == "outcome"), "")
+    wait = round((c.acknowledged_at - c.reported_at).total_seconds() / 60, 1) if c.acknowledged_at else ""
+    local = lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t else ""  # noqa: E731
+    return [
+        c.reference, local(c.reported_at), c.occurred_on.isoformat(), c.reported_late, answers.category.label,
+        answers.urgency.label, c.status, "; ".join(f"{ch.name} ({ch.year_group_label})" for ch in answers.children),
+        c.reporter_id, c.acknowledged_by or "", local(c.acknowledged_at), wait, c.escalation_level,
+        c.assigned_to or "", "; ".join(k.label for k in kinds), "; ".join(k.label for k in kinds if k.is_referral),
+        c.immediate_referral, local(c.closed_at), outcome or "",
+    ]
+
+
+def export_summary(db: Database, team_id: str, viewer: str, filters: Filters, out: TextIO) -> None:
+    with db.session() as session:
+        summary = incident_log.governors_summary(session, team_id, viewer, filters)
+    if summary is None:
+        raise ExportRefused(f"{viewer} holds no role that receives the governors' summary.")
+    writer = csv.writer(out)
+    writer.writerow(["measure", "group", "value"])
+    writer.writerow(["concerns", "all", summary.total])
+    writer.writerow(["recorded late", "all", summary.recorded_late])
+    for group, counts in (("by category", summary.by_category), ("by month", summary.by_month),
+                          ("by status", summary.by_status), ("referrals", summary.referrals)):
+        for key, value in sorted(counts.items()):
+            writer.writerow([group, key, value])
+    writer.writerow(["minutes to acknowledge", "median", summary.minutes_to_acknowledge_median or ""])
+    writer.writerow(["minutes to acknowledge", "mean", summary.minutes_to_acknowledge_mean or ""])

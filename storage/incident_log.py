@@ -1,0 +1,120 @@
+"""The incident log: listing and exporting concerns, only for those entitled, always logged.
+
+The DSL team may list and export the incident log (each export is an event on every concern in it);
+the anonymised governors' summary carries counts only, and is open to the governance roles too.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.concern import DSL_TEAM, Role, SubjectKind
+from flows.handling import ActionKind
+from flows.incident_log import Filters
+from flows.routing import handles
+from storage.access import ConcernSummary, may_handle, summarise
+from storage.events import EventKind, log_event
+from storage.models import Concern, ConcernAction, School
+from storage.schools import roles_of
+
+SUMMARY_ROLES: frozenset[Role] = DSL_TEAM | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS,
+                                             Role.ONLINE_SAFETY_GOVERNOR}
+
+
+def may_see_log(session: Session, team_id: str, user_id: str) -> bool:
+    return handles(SubjectKind.PUPIL, roles_of(session, team_id, user_id))
+
+
+def may_see_summary(session: Session, team_id: str, user_id: str) -> bool:
+    return bool(roles_of(session, team_id, user_id) & SUMMARY_ROLES)
+
+
+def _query(session: Session, team_id: str, filters: Filters):  # type: ignore[no-untyped-def]
+    school = session.get_one(School, team_id)
+    zone = ZoneInfo(school.timezone)
+    query = select(Concern).where(Concern.team_id == team_id,
+                                  Concern.status.in_([s.value for s in filters.statuses()]))
+    if filters.category:
+        query = query.where(Concern.category == filters.category.value)
+    if filters.since:
+        query = query.where(Concern.reported_at >= datetime.combine(filters.since, time(0), zone))
+    if filters.until:
+        query = query.where(Concern.reported_at < datetime.combine(filters.until + timedelta(days=1), time(0), zone))
+    return query.order_by(Concern.reported_at.desc())
+
+
+def list_concerns(session: Session, team_id: str, viewer_id: str, filters: Filters,
+                  limit: int = 40) -> list[ConcernSummary] | None:
+    """Concerns matching the filters that this viewer may open; None if they may not see the log."""
+    if not may_see_log(session, team_id, viewer_id):
+        return None
+    rows = session.scalars(_query(session, team_id, filters).limit(limit * 2))
+    return [summarise(c) for c in rows if may_handle(session, c, viewer_id)][:limit]
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    concern: Concern
+    actions: list[ConcernAction]
+
+
+def export_incidents(session: Session, team_id: str, viewer_id: str, filters: Filters,
+                     now: datetime) -> Iterator[IncidentRow] | None:
+    """Every matching concern with its actions, logging the export on each; None if not entitled."""
+    if not may_see_log(session, team_id, viewer_id):
+        return None
+
+    def rows() -> Iterator[IncidentRow]:
+        for concern in session.scalars(_query(session, team_id, filters).execution_options(yield_per=500)):
+            if not may_handle(session, concern, viewer_id):
+                continue
+            actions = list(session.scalars(select(ConcernAction).where(ConcernAction.concern_id == concern.id)
+                                           .order_by(ConcernAction.id)))
+            log_event(session, team_id, concern.id, EventKind.EXPORTED, viewer_id, now)
+            yield IncidentRow(concern, actions)
+
+    return rows()
+
+
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    by_category: Counter[str]
+    by_month: Counter[str]
+    by_status: Counter[str]
+    referrals: Counter[str]
+    minutes_to_acknowledge_median: float | None
+    minutes_to_acknowledge_mean: float | None
+    recorded_late: int
+
+
+def governors_summary(session: Session, team_id: str, viewer_id: str, filters: Filters) -> Summary | None:
+    """Counts only: no names, no references, no text. None if the viewer may not see it."""
+    if not may_see_summary(session, team_id, viewer_id):
+        return None
+    school = session.get_one(School, team_id)
+    zone = ZoneInfo(school.timezone)
+    concerns = list(session.scalars(_query(session, team_id, filters)))
+    waits = [(c.acknowledged_at - c.reported_at).total_seconds() / 60 for c in concerns if c.acknowledged_at]
+    referrals = Counter(
+        ActionKind(k).label for k in session.scalars(
+            select(ConcernAction.kind).where(ConcernAction.concern_id.in_([c.id for c in concerns])))
+        if k in {a.value for a in ActionKind} and ActionKind(k).is_referral)
+    return Summary(
+        total=len(concerns),
+        by_category=Counter(summarise(c).category.label for c in concerns),
+        by_month=Counter(c.reported_at.astimezone(zone).strftime("%Y-%m") for c in concerns),
+        by_status=Counter(summarise(c).status.label for c in concerns),
+        referrals=referrals,
+        minutes_to_acknowledge_median=round(statistics.median(waits), 1) if waits else None,
+        minutes_to_acknowledge_mean=round(statistics.fmean(waits), 1) if waits else None,
+        recorded_late=sum(1 for c in concerns if c.reported_late),
+    )
