@@ -34,7 +34,7 @@ def _fill_report(sim: SlackSimulator, runtime: Runtime) -> None:
         {"disclosure": "People in my class made a group chat about me and keep posting photos of me with "
                        "horrible comments."},
         {"why_concerned": "Sam was upset and didn't want to go back into class after break.",
-         "told": "Sam told me at break, by the library door."},
+         "told": "Sam told me at break, by the library door.", "reporter_position": "Year 4 class teacher"},
         {"online_details": "A group chat on a messaging app; Sam didn't know the chat's name."},
         {},
     ]

@@ -165,6 +165,8 @@ REPORT_FORM = Form(
                 Question("observed", "What have you observed, and when?", Kind.LONG_TEXT, required=False),
                 Question("heard", "What have you heard, and when?", Kind.LONG_TEXT, required=False),
                 Question("told", "What have you been told, by whom and when?", Kind.LONG_TEXT, required=False),
+                Question("reporter_position", "Your position", Kind.SHORT_TEXT, max_length=100,
+                         placeholder="For example: Year 4 class teacher"),
             ),
         ),
         Step(
@@ -227,6 +229,7 @@ class ReportAnswers(BaseModel):
     heard: str | None = None
     told: str | None = None
     online_details: str | None = None
+    reporter_position: str | None = None
     device: str | None = None
     username: str | None = None
 

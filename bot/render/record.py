@@ -53,6 +53,7 @@ def _written(answers: ReportAnswers) -> list[Block]:
         ("Heard", answers.heard),
         ("Told, by whom and when", answers.told),
         ("Websites, apps, games, films, avatars", answers.online_details),
+        ("Reporter's position", answers.reporter_position),
         ("Device", answers.device),
         ("Username", answers.username),
     ):

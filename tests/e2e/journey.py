@@ -12,7 +12,7 @@ STEPS = [
     {"child_name_1": CHILD, "year_group_1": "year_5"},
     {"occurred_on": "2026-11-24", "occurred_time": "09:20"},
     {"disclosure": ACCOUNT},
-    {"why_concerned": "Robin seemed frightened and said not to tell anyone."},
+    {"why_concerned": "Robin seemed frightened and said not to tell anyone.", "reporter_position": "Year 5 teacher"},
     {"online_details": "An online game's chat; the man's avatar is called Shadowfox."},
 ]
 

@@ -17,7 +17,7 @@ TEAM = "T0SCHOOL"
 DSL, DEPUTY, HEAD, TEACHER = "U0DSL", "U0DEPUTY", "U0HEAD", "U0TEACHER"
 ANSWERS = {"category": "gaming", "urgency": "routine", "child_count": "1", "child_name_1": "Robin Example",
            "year_group_1": "year_5", "occurred_on": "2026-11-24", "occurred_time": "09:00",
-           "why_concerned": "Robin said a stranger asked for photos."}
+           "why_concerned": "Robin said a stranger asked for photos.", "reporter_position": "Teacher"}
 
 
 def school_setup(team: str = TEAM, **changes) -> SchoolSetup:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ COMPLETE = {
     "occurred_on": "2026-11-24", "occurred_time": "09:15", "others_present": "",
     "disclosure": "they keep posting about me", "why_concerned": "Robin was crying.",
     "observed": "", "heard": "", "told": "Robin, at break", "online_details": "a group chat",
+    "reporter_position": "Year 4 teacher",
 }
 
 
@@ -86,8 +87,9 @@ def test_a_complete_report_validates_and_types() -> None:
     ("when", {"occurred_on": "24/11/2026"}, "occurred_on", "pick a date"),
     ("when", {"occurred_on": "2026-11-24", "occurred_time": "10:30"}, "occurred_time", "hasn't happened yet"),
     ("when", {"occurred_on": "2026-11-24", "occurred_time": "25:99"}, "occurred_time", "pick a time"),
-    ("account", {"why_concerned": "x" * 3001}, "why_concerned", "under 3000 characters"),
-    ("account", {"why_concerned": ""}, "why_concerned", "Please answer this question."),
+    ("account", {"why_concerned": "x" * 3001, "reporter_position": "TA"}, "why_concerned", "under 3000 characters"),
+    ("account", {"why_concerned": "", "reporter_position": "TA"}, "why_concerned", "Please answer this question."),
+    ("account", {"why_concerned": "Upset", "reporter_position": ""}, "reporter_position", "Please answer"),
 ])
 def test_validation_names_the_field_and_says_what_to_do(step: str, values: dict, field: str, message: str) -> None:
     errors = REPORT_FORM.validate(step, values, NOW, earlier=COMPLETE)
