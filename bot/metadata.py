@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -56,3 +57,13 @@ class MetadataCodec:
             return cls.model_validate_json(payload)
         except ValidationError:
             raise MetadataError("private_metadata is not the expected shape") from None
+
+
+def load_or_expire(codec: MetadataCodec, cls: type[M], raw: str | None, ack: Callable[..., Any],
+                   expired_view: dict[str, Any]) -> M | None:
+    """The modal's metadata; or, when it is missing or tampered with, tell Slack to show `expired_view`."""
+    try:
+        return codec.load(cls, raw)
+    except MetadataError:
+        ack(response_action="update", view=expired_view)
+        return None

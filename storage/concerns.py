@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -16,7 +14,7 @@ from flows.escalation import TOP, URGENT_PAGED, pages_everyone
 from flows.school_time import add_school_minutes
 from flows.references import format_reference
 from flows.report_form import ReportAnswers
-from storage.access import ConcernSummary, may_handle, summarise
+from storage.access import may_handle, summarise
 from storage.drafts import DraftStatus
 from storage.events import EventKind, log_event
 from flows.routing import IMMEDIATE_RISK_PAGED
@@ -24,6 +22,7 @@ from flows.children import name_key
 from storage.models import Concern, ConcernChild, Draft, OutboxMessage, ReferenceCounter, School, StatusChange
 from storage.schools import holders, school_day
 from storage.outbox import OutboxKind, enqueue
+from storage.outcomes import Outcome, Result
 
 
 def next_reference(session: Session, team_id: str, year: int) -> str:
@@ -112,28 +111,15 @@ def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | N
     ).first()
 
 
-class AckResult(StrEnum):
-    ACKNOWLEDGED = "acknowledged"
-    ALREADY = "already"
-    REFUSED = "refused"
-    NOT_FOUND = "not_found"
-
-
-@dataclass(frozen=True)
-class AckOutcome:
-    result: AckResult
-    summary: ConcernSummary | None = None
-
-
 def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
-                now: datetime) -> AckOutcome:
+                now: datetime) -> Outcome:
     """First press wins: a conditional update, so two people pressing at once give one acknowledgement."""
     concern = find_concern(session, team_id, concern_id)
     if concern is None:
-        return AckOutcome(AckResult.NOT_FOUND)
+        return Outcome(Result.NOT_FOUND)
     if not may_handle(session, concern, actor_id):
         log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGE_REFUSED, actor_id, now)
-        return AckOutcome(AckResult.REFUSED)
+        return Outcome(Result.REFUSED)
     won = session.execute(
         update(Concern)
         .where(Concern.id == concern.id, Concern.status == Status.NEW.value)
@@ -142,7 +128,7 @@ def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
     ).rowcount  # type: ignore[attr-defined]
     session.refresh(concern)
     if not won:
-        return AckOutcome(AckResult.ALREADY, summarise(concern))
+        return Outcome(Result.ALREADY, summarise(concern))
     session.add(StatusChange(team_id=team_id, concern_id=concern.id, from_status=Status.NEW.value,
                              to_status=Status.ACKNOWLEDGED.value, actor_id=actor_id, at=now))
     log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGED, actor_id, now)
@@ -150,4 +136,4 @@ def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
             concern_id=concern.id)
     enqueue(session, team_id, OutboxKind.REPORTER_ACKNOWLEDGED, f"{concern.id}:reporter:acknowledged",
             now, concern_id=concern.id, recipient_id=concern.reporter_id)
-    return AckOutcome(AckResult.ACKNOWLEDGED, summarise(concern))
+    return Outcome(Result.DONE, summarise(concern))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
@@ -15,41 +13,28 @@ from flows.escalation import TOP
 from flows.nudes import InitialReview as ReviewAnswers
 from flows.routing import handles
 from flows.handling import ActionAnswers, may_act, status_after_action
-from storage.access import ConcernSummary, may_handle, summarise
+from storage.access import may_handle, summarise
 from storage.concerns import find_concern
 from storage.events import EventKind, log_event
 from storage.models import Concern, ConcernAction, InitialReview, StatusChange
 from storage.outbox import OutboxKind, enqueue
+from storage.outcomes import Outcome, Result
 from storage.schools import holders, roles_of
 
 OUTCOME = "outcome"
 
 
-class HandlingResult(StrEnum):
-    DONE = "done"
-    REFUSED = "refused"
-    NOT_OPEN = "not_open"
-    NOT_FOUND = "not_found"
-    INVALID_ASSIGNEE = "invalid_assignee"
-
-
-@dataclass(frozen=True)
-class HandlingOutcome:
-    result: HandlingResult
-    summary: ConcernSummary | None = None
-
-
 def handleable(session: Session, team_id: str, concern_id: int, actor_id: str, what: str,
-               now: datetime) -> tuple[Concern | None, HandlingResult | None]:
+               now: datetime) -> tuple[Concern | None, Result | None]:
     """The concern if this person may act on it now; else why not (a refusal is logged on the concern)."""
     concern = find_concern(session, team_id, concern_id)
     if concern is None:
-        return None, HandlingResult.NOT_FOUND
+        return None, Result.NOT_FOUND
     if not may_handle(session, concern, actor_id):
         log_event(session, team_id, concern.id, EventKind.HANDLING_REFUSED, actor_id, now, attempted=what)
-        return None, HandlingResult.REFUSED
+        return None, Result.REFUSED
     if not may_act(Status(concern.status)):
-        return None, HandlingResult.NOT_OPEN
+        return None, Result.NOT_OPEN
     return concern, None
 
 
@@ -66,10 +51,10 @@ def _refresh_post(session: Session, concern: Concern, now: datetime, cause: int)
 
 
 def record_action(session: Session, team_id: str, concern_id: int, actor_id: str, answers: ActionAnswers,
-                  now: datetime) -> HandlingOutcome:
+                  now: datetime) -> Outcome:
     concern, problem = handleable(session, team_id, concern_id, actor_id, "record_action", now)
     if concern is None:
-        return HandlingOutcome(problem or HandlingResult.NOT_FOUND)
+        return Outcome(problem or Result.NOT_FOUND)
     session.add(ConcernAction(team_id=team_id, concern_id=concern.id, kind=answers.action.value,
                               taken_on=answers.taken_on, taken_time=answers.taken_time, note=answers.note,
                               recorded_by=actor_id, recorded_at=now))
@@ -78,21 +63,21 @@ def record_action(session: Session, team_id: str, concern_id: int, actor_id: str
                       action=answers.action.value)
     session.flush()
     _refresh_post(session, concern, now, event.id)
-    return HandlingOutcome(HandlingResult.DONE, summarise(concern))
+    return Outcome(Result.DONE, summarise(concern))
 
 
 def record_initial_review(session: Session, team_id: str, concern_id: int, actor_id: str,
-                          review: ReviewAnswers, now: datetime) -> HandlingOutcome:
+                          review: ReviewAnswers, now: datetime) -> Outcome:
     """The nudes initial review. Any referral condition flags the concern and tells the head (which is
     escalating it to them); otherwise the reason for handling it in school is on the record."""
     concern, problem = handleable(session, team_id, concern_id, actor_id, "initial_review", now)
     if concern is None:
-        return HandlingOutcome(problem or HandlingResult.NOT_FOUND)
+        return Outcome(problem or Result.NOT_FOUND)
     if concern.category != Category.NUDES.value:
-        return HandlingOutcome(HandlingResult.NOT_OPEN)
+        return Outcome(Result.NOT_OPEN)
     existing = session.scalars(select(InitialReview).where(InitialReview.concern_id == concern.id)).first()
     if existing is not None:
-        return HandlingOutcome(HandlingResult.DONE, summarise(concern))  # a second press changes nothing
+        return Outcome(Result.DONE, summarise(concern))  # a second press changes nothing
     session.add(InitialReview(team_id=team_id, concern_id=concern.id, conditions=[c.value for c in review.conditions],
                               established=review.established, parents_told=review.parents_told,
                               in_school_reason=review.in_school_reason, recorded_by=actor_id, recorded_at=now))
@@ -109,16 +94,16 @@ def record_initial_review(session: Session, team_id: str, concern_id: int, actor
                         f"{concern.id}:immediate_referral:{head.user_id}", now, concern_id=concern.id,
                         recipient_id=head.user_id)
     _refresh_post(session, concern, now, event.id)
-    return HandlingOutcome(HandlingResult.DONE, summarise(concern))
+    return Outcome(Result.DONE, summarise(concern))
 
 
 def assign(session: Session, team_id: str, concern_id: int, actor_id: str, assignee_id: str,
-           now: datetime) -> HandlingOutcome:
+           now: datetime) -> Outcome:
     concern, problem = handleable(session, team_id, concern_id, actor_id, "assign", now)
     if concern is None:
-        return HandlingOutcome(problem or HandlingResult.NOT_FOUND)
+        return Outcome(problem or Result.NOT_FOUND)
     if not handles(SubjectKind(concern.subject_kind), roles_of(session, team_id, assignee_id)):
-        return HandlingOutcome(HandlingResult.INVALID_ASSIGNEE)
+        return Outcome(Result.INVALID_ASSIGNEE)
     concern.assigned_to = assignee_id
     event = log_event(session, team_id, concern.id, EventKind.ASSIGNED, actor_id, now, assignee=assignee_id)
     session.flush()
@@ -126,15 +111,15 @@ def assign(session: Session, team_id: str, concern_id: int, actor_id: str, assig
     if assignee_id != actor_id:
         enqueue(session, team_id, OutboxKind.ASSIGNED_NOTICE, f"{concern.id}:assigned:{event.id}", now,
                 concern_id=concern.id, recipient_id=assignee_id, payload={"by": actor_id})
-    return HandlingOutcome(HandlingResult.DONE, summarise(concern))
+    return Outcome(Result.DONE, summarise(concern))
 
 
 def close(session: Session, team_id: str, concern_id: int, actor_id: str, outcome: str,
-          now: datetime, today: date) -> HandlingOutcome:
+          now: datetime, today: date) -> Outcome:
     """Close with an outcome; `today` is the school's date, on which the outcome is recorded."""
     concern, problem = handleable(session, team_id, concern_id, actor_id, "close", now)
     if concern is None:
-        return HandlingOutcome(problem or HandlingResult.NOT_FOUND)
+        return Outcome(problem or Result.NOT_FOUND)
     session.add(ConcernAction(team_id=team_id, concern_id=concern.id, kind=OUTCOME, taken_on=today,
                               note=outcome, recorded_by=actor_id, recorded_at=now))
     _move(session, concern, Status.CLOSED, actor_id, now)
@@ -144,4 +129,4 @@ def close(session: Session, team_id: str, concern_id: int, actor_id: str, outcom
     _refresh_post(session, concern, now, event.id)
     enqueue(session, team_id, OutboxKind.REPORTER_CLOSED, f"{concern.id}:reporter:closed", now,
             concern_id=concern.id, recipient_id=concern.reporter_id)
-    return HandlingOutcome(HandlingResult.DONE, summarise(concern))
+    return Outcome(Result.DONE, summarise(concern))

@@ -15,7 +15,8 @@ from bot.render.messages import (
 from bot.render.record import record_view, refusal_view
 from bot.services import services_of
 from storage import access
-from storage.concerns import AckResult, acknowledge
+from storage.concerns import acknowledge
+from storage.outcomes import Result
 from storage.schools import get_school
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,10 @@ def on_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond, context: An
     with svc.db.session() as session:
         outcome = acknowledge(session, action.team.id, concern_id, action.user.id, svc.clock.now())
         tz = _timezone(session, action.team.id, svc.default_timezone)
-    if outcome.result is AckResult.ACKNOWLEDGED:
+    if outcome.result is Result.DONE:
         log.info("concern %s acknowledged", outcome.summary.reference if outcome.summary else concern_id)
         svc.kick_outbox()
-    elif outcome.result is AckResult.ALREADY and outcome.summary is not None:
+    elif outcome.result is Result.ALREADY and outcome.summary is not None:
         respond(text=already_acknowledged(outcome.summary, tz), response_type="ephemeral",
                 replace_original=False)
     else:

@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.metadata import ConcernMetadata, MetadataError
+from bot.metadata import ConcernMetadata, load_or_expire
 from bot.payloads import BlockActions, ViewPayload
 from bot.render.form import EXPIRED_TEXT, notice_view, read_answers, single_step_view
 from bot.render.messages import (
@@ -23,7 +23,7 @@ from flows.forms import Form
 from flows.handling import ACTION_FORM, ASSIGN_FORM, CLOSE_FORM, ActionAnswers
 from flows.nudes import INITIAL_REVIEW_FORM, InitialReview
 from storage import handling
-from storage.handling import HandlingOutcome, HandlingResult
+from storage.outcomes import Outcome, Result
 from storage.schools import ensure_school
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ INVALID_ASSIGNEE = "Only the DSL or a deputy DSL can look after this concern."
 
 
 # (session, team, concern id, acting user, the form's answers, now, the school's today) -> outcome
-Apply = Callable[[Any, str, int, str, dict[str, Any], datetime, date], HandlingOutcome]
+Apply = Callable[[Any, str, int, str, dict[str, Any], datetime, date], Outcome]
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _opener(kind: Handling):  # type: ignore[no-untyped-def]
                                                    kind.form.id, now)
             today = svc.local_now(school.timezone).date()
         if concern is None:
-            view = refusal_view() if problem is not HandlingResult.NOT_OPEN else notice_view("Concern", NOT_OPEN_TEXT)
+            view = refusal_view() if problem is not Result.NOT_OPEN else notice_view("Concern", NOT_OPEN_TEXT)
         else:
             initial = {"taken_on": today.isoformat(), "assignee": concern.assigned_to}
             meta = svc.codec.dump(ConcernMetadata(concern_id=concern_id))
@@ -88,10 +88,9 @@ def _submitter(kind: Handling):  # type: ignore[no-untyped-def]
     def submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
         svc = services_of(context)
         payload = ViewPayload.model_validate(body)
-        try:
-            meta = svc.codec.load(ConcernMetadata, payload.view.private_metadata)
-        except MetadataError:
-            ack(response_action="update", view=notice_view("Concern", EXPIRED_TEXT))
+        meta = load_or_expire(svc.codec, ConcernMetadata, payload.view.private_metadata, ack,
+                              notice_view("Concern", EXPIRED_TEXT))
+        if meta is None:
             return
         step = kind.form.first_step
         values = read_answers(step, payload.view.state.values, {})
@@ -103,14 +102,14 @@ def _submitter(kind: Handling):  # type: ignore[no-untyped-def]
                                                      values, svc.clock.now(), now_local.date())
         if errors:
             ack(response_action="errors", errors=errors)
-        elif outcome.result is HandlingResult.DONE:
+        elif outcome.result is Result.DONE:
             ack()
             log.info("concern %s: %s by %s", outcome.summary.reference if outcome.summary else "?",
                      kind.form.id, payload.user.id)
             svc.kick_outbox()
-        elif outcome.result is HandlingResult.INVALID_ASSIGNEE:
+        elif outcome.result is Result.INVALID_ASSIGNEE:
             ack(response_action="errors", errors={"assignee": INVALID_ASSIGNEE})
-        elif outcome.result is HandlingResult.NOT_OPEN:
+        elif outcome.result is Result.NOT_OPEN:
             ack(response_action="update", view=notice_view("Concern", NOT_OPEN_TEXT))
         else:
             ack(response_action="update", view=notice_view("Concern", NOT_ALLOWED_TO_ACT))

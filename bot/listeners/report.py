@@ -10,7 +10,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.metadata import FormMetadata, MetadataError
+from bot.metadata import FormMetadata, MetadataError, load_or_expire
 from bot.payloads import BlockActions, SlashCommand, ViewPayload
 from bot.render.blocks import local_time
 from bot.render.messages import HOME_REPORT_ACTION
@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 COMMAND = "/report-concern"
 SAVE_FAILED = ("We couldn't save this just now, so nothing was sent. Your answers are still here: "
                "please press the button again in a moment.")
+
+
+def _expired() -> dict:
+    return notice_view("Report a concern", EXPIRED_TEXT)
 
 
 def _meta(svc: Services, draft: Draft, step_id: str) -> str:
@@ -111,11 +115,13 @@ def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict,
 def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
     svc = services_of(context)
     payload = ViewPayload.model_validate(body)
+    meta = load_or_expire(svc.codec, FormMetadata, payload.view.private_metadata, ack, _expired())
+    if meta is None:
+        return
     try:
-        meta = svc.codec.load(FormMetadata, payload.view.private_metadata)
         step = REPORT_FORM.step(meta.step_id)
-    except (MetadataError, KeyError):
-        ack(response_action="update", view=notice_view("Report a concern", EXPIRED_TEXT))
+    except KeyError:  # a form left open across an upgrade that renamed its step
+        ack(response_action="update", view=_expired())
         return
     recorded = False
     try:
@@ -124,7 +130,7 @@ def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
             draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id, for_update=True)
             if draft is None or draft.status == DraftStatus.DISCARDED:
                 response = {"response_action": "update",
-                            "view": notice_view("Report a concern", EXPIRED_TEXT)}
+                            "view": _expired()}
             elif draft.status == DraftStatus.SUBMITTED:
                 response = {"response_action": "update", "view": _submitted_view(session, draft)}
             else:
@@ -152,10 +158,8 @@ def _save_failed(step: Step) -> dict[str, Any]:
 def on_resume_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
     svc = services_of(context)
     payload = ViewPayload.model_validate(body)
-    try:
-        meta = svc.codec.load(FormMetadata, payload.view.private_metadata)
-    except MetadataError:
-        ack(response_action="update", view=notice_view("Report a concern", EXPIRED_TEXT))
+    meta = load_or_expire(svc.codec, FormMetadata, payload.view.private_metadata, ack, _expired())
+    if meta is None:
         return
     choice = (payload.view.state.values.get(RESUME_BLOCK, {}).get(RESUME_BLOCK, {})
               .get("selected_option") or {}).get("value", "resume")
@@ -164,7 +168,7 @@ def on_resume_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
         school = ensure_school(session, payload.team.id, svc.default_timezone, now)
         draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id)
         if draft is None or draft.status != DraftStatus.OPEN:
-            view = notice_view("Report a concern", EXPIRED_TEXT)
+            view = _expired()
         else:
             if choice == "discard":
                 discard(draft, now)

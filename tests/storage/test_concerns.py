@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from flows.clock import ManualClock
-from storage.concerns import AckResult, acknowledge, next_reference
+from storage.concerns import acknowledge, next_reference
+from storage.outcomes import Result
 from storage.db import Database
 from storage.drafts import DraftStatus, latest_open_draft, owned_draft, save_answers, start_draft
 from storage.events import events_for
@@ -98,16 +99,16 @@ def test_acknowledge_is_first_wins_and_refuses_outsiders(db: Database, clock: Ma
     set_up_school(db, clock.now())
     concern = report(db, clock.now())
     with db.session() as session:
-        assert acknowledge(session, TEAM, concern.id, HEAD, clock.now()).result is AckResult.REFUSED
-        assert acknowledge(session, TEAM, concern.id, TEACHER, clock.now()).result is AckResult.REFUSED
-        assert acknowledge(session, "T0OTHER", concern.id, DSL, clock.now()).result is AckResult.NOT_FOUND
+        assert acknowledge(session, TEAM, concern.id, HEAD, clock.now()).result is Result.REFUSED
+        assert acknowledge(session, TEAM, concern.id, TEACHER, clock.now()).result is Result.REFUSED
+        assert acknowledge(session, "T0OTHER", concern.id, DSL, clock.now()).result is Result.NOT_FOUND
     later = clock.advance(timedelta(minutes=4))
     with db.session() as session:
         won = acknowledge(session, TEAM, concern.id, DEPUTY, later)
-        assert won.result is AckResult.ACKNOWLEDGED and won.summary.acknowledged_by == DEPUTY
+        assert won.result is Result.DONE and won.summary.acknowledged_by == DEPUTY
     with db.session() as session:
         lost = acknowledge(session, TEAM, concern.id, DSL, clock.advance(timedelta(minutes=1)))
-        assert lost.result is AckResult.ALREADY
+        assert lost.result is Result.ALREADY
         assert (lost.summary.acknowledged_by, lost.summary.acknowledged_at) == (DEPUTY, later)
         kinds = [e.kind for e in events_for(session, TEAM, concern.id)]
         assert kinds == ["reported", "acknowledge_refused", "acknowledge_refused", "acknowledged"]
@@ -116,7 +117,7 @@ def test_acknowledge_is_first_wins_and_refuses_outsiders(db: Database, clock: Ma
 def test_two_people_acknowledging_at_once_give_one_acknowledgement(db: Database, clock: ManualClock) -> None:
     set_up_school(db, clock.now())
     concern = report(db, clock.now())
-    results: list[AckResult] = []
+    results: list[Result] = []
     barrier = threading.Barrier(2)
 
     def press(user: str) -> None:
@@ -129,7 +130,7 @@ def test_two_people_acknowledging_at_once_give_one_acknowledgement(db: Database,
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [AckResult.ACKNOWLEDGED, AckResult.ALREADY]
+    assert sorted(results) == [Result.ALREADY, Result.DONE]
     with db.session() as session:
         changes = session.scalars(select(StatusChange.to_status).where(StatusChange.concern_id == concern.id))
         assert list(changes) == ["new", "acknowledged"]

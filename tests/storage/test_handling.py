@@ -10,7 +10,8 @@ from storage import access
 from storage.concerns import acknowledge
 from storage.db import Database
 from storage.events import events_for
-from storage.handling import HandlingResult, assign, close, record_action
+from storage.handling import assign, close, record_action
+from storage.outcomes import Result
 from storage.models import OutboxMessage, StatusChange
 from tests.conftest import SCHOOL_MORNING
 from tests.storage.helpers import DEPUTY, DSL, HEAD, TEACHER, TEAM, report, set_up_school
@@ -29,7 +30,7 @@ def _acknowledged(db: Database, clock: ManualClock) -> int:
 def test_an_action_puts_an_acknowledged_concern_in_progress(db: Database, clock: ManualClock) -> None:
     concern_id = _acknowledged(db, clock)
     with db.session() as session:
-        assert record_action(session, TEAM, concern_id, DEPUTY, POLICE, clock.now()).result is HandlingResult.DONE
+        assert record_action(session, TEAM, concern_id, DEPUTY, POLICE, clock.now()).result is Result.DONE
         second = ActionAnswers(action=ActionKind.PARENTS_INFORMED, taken_on=date(2026, 11, 24))
         assert record_action(session, TEAM, concern_id, DSL, second, clock.now()).summary.status.value == "in_progress"
     with db.session() as session:
@@ -45,13 +46,13 @@ def test_nothing_can_be_done_before_acknowledgement_or_by_outsiders(db: Database
     set_up_school(db, clock.now())
     concern = report(db, clock.now())
     with db.session() as session:
-        assert record_action(session, TEAM, concern.id, DSL, POLICE, clock.now()).result is HandlingResult.NOT_OPEN
+        assert record_action(session, TEAM, concern.id, DSL, POLICE, clock.now()).result is Result.NOT_OPEN
         acknowledge(session, TEAM, concern.id, DSL, clock.now())
         for outsider in (HEAD, TEACHER):
-            assert record_action(session, TEAM, concern.id, outsider, POLICE, clock.now()).result is HandlingResult.REFUSED
+            assert record_action(session, TEAM, concern.id, outsider, POLICE, clock.now()).result is Result.REFUSED
             closing = close(session, TEAM, concern.id, outsider, "done", clock.now(), date(2026, 11, 24))
-            assert closing.result is HandlingResult.REFUSED
-        assert assign(session, "T0OTHER", concern.id, DSL, DEPUTY, clock.now()).result is HandlingResult.NOT_FOUND
+            assert closing.result is Result.REFUSED
+        assert assign(session, "T0OTHER", concern.id, DSL, DEPUTY, clock.now()).result is Result.NOT_FOUND
     with db.session() as session:
         refused = [(e.actor_id, e.data) for e in events_for(session, TEAM, concern.id) if e.kind == "handling_refused"]
         assert refused == [(HEAD, {"attempted": "record_action"}), (HEAD, {"attempted": "close"}),
@@ -61,9 +62,9 @@ def test_nothing_can_be_done_before_acknowledgement_or_by_outsiders(db: Database
 def test_only_the_dsl_team_can_be_assigned_and_the_assignee_is_told(db: Database, clock: ManualClock) -> None:
     concern_id = _acknowledged(db, clock)
     with db.session() as session:
-        assert assign(session, TEAM, concern_id, DSL, HEAD, clock.now()).result is HandlingResult.INVALID_ASSIGNEE
+        assert assign(session, TEAM, concern_id, DSL, HEAD, clock.now()).result is Result.INVALID_ASSIGNEE
         done = assign(session, TEAM, concern_id, DSL, DEPUTY, clock.now())
-        assert done.result is HandlingResult.DONE and done.summary.assigned_to == DEPUTY
+        assert done.result is Result.DONE and done.summary.assigned_to == DEPUTY
         notices = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "assigned_notice")).all()
         assert [(n.recipient_id, n.payload) for n in notices] == [(DEPUTY, {"by": DSL})]
 
@@ -73,8 +74,8 @@ def test_closing_records_the_outcome_and_tells_the_reporter(db: Database, clock:
     later = clock.advance(timedelta(days=2))
     with db.session() as session:
         closed = close(session, TEAM, concern_id, DEPUTY, "Parents met; filtering fixed.", later, date(2026, 11, 26))
-        assert closed.result is HandlingResult.DONE and closed.summary.closed_at == later
-        assert record_action(session, TEAM, concern_id, DSL, POLICE, later).result is HandlingResult.NOT_OPEN
+        assert closed.result is Result.DONE and closed.summary.closed_at == later
+        assert record_action(session, TEAM, concern_id, DSL, POLICE, later).result is Result.NOT_OPEN
     with db.session() as session:
         record = access.open_record(session, TEAM, concern_id, DSL, later)
         assert [(a.kind, a.taken_on, a.note) for a in record.actions] == [
