@@ -52,6 +52,7 @@ class SchoolInfo(_Strict):
     escalation_minutes: int = Field(default=30, ge=5, le=480)
     day_starts: time = time(8, 0)
     day_ends: time = time(17, 0)
+    draft_nudge_at: time = time(15, 30)
 
     _tz = field_validator("timezone")(check_timezone)
 
@@ -59,6 +60,8 @@ class SchoolInfo(_Strict):
     def _day(self) -> SchoolInfo:
         if self.day_ends <= self.day_starts:
             raise ValueError("day_ends must be later than day_starts")
+        if not self.day_starts <= self.draft_nudge_at <= self.day_ends:
+            raise ValueError("draft_nudge_at must fall within the school day")
         return self
 
 
@@ -163,6 +166,7 @@ class SchoolSetup(_Strict):
     escalation_minutes: int = 30
     day_starts: time = time(8, 0)
     day_ends: time = time(17, 0)
+    draft_nudge_at: time = time(15, 30)
     dsl_channel_id: str
     dsl_channel_name: str
     lado_email: str | None

@@ -67,6 +67,7 @@ def apply_setup(session: Session, setup: SchoolSetup, now: datetime) -> list[str
         ("escalation_minutes", "escalation after (minutes)", setup.escalation_minutes),
         ("day_starts", "school day starts", setup.day_starts),
         ("day_ends", "school day ends", setup.day_ends),
+        ("draft_nudge_at", "unsent drafts nudged at", setup.draft_nudge_at),
     ):
         if getattr(school, attr) != value:
             if label and not (attr == "name" and changes):

@@ -57,6 +57,9 @@ def test_the_demo_school_file_is_valid() -> None:
     (("key: staff-aup", "key: online-safety"), "two policies share a key"),
     (("contacts:", "colour: blue\ncontacts:"), "colour: Extra inputs are not permitted"),
     (("lado_email: lado@county-council.example", "lado_email: lado"), "contacts.lado_email: 'lado' is not an email"),
+    (('draft_nudge_at: "15:30"', 'draft_nudge_at: "18:30"'), "draft_nudge_at must fall within the school day"),
+    (('day_ends: "17:00"', 'day_ends: "07:00"'), "day_ends must be later than day_starts"),
+    (("escalation_minutes: 30", "escalation_minutes: 1"), "school.escalation_minutes"),
 ])
 def test_a_bad_school_file_is_named_in_one_line(tmp_path: Path, mutation: tuple[str, str], says: str) -> None:
     text = demo_school_file().read_text()
