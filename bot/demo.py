@@ -28,7 +28,8 @@ def _fill_report(sim: SlackSimulator, runtime: Runtime) -> None:
     today, now = local_now.date(), local_now - timedelta(minutes=20)
     occurred_time = now.strftime("%H:%M") if now.date() == today else None
     steps = [
-        {"category": "cyberbullying", "urgency": "urgent", "child_count": "1"},
+        {"subject": "pupil", "child_count": "1"},
+        {"category": "cyberbullying", "urgency": "urgent"},
         {"child_name_1": "Sam Taylor", "year_group_1": "year_4"},
         {"occurred_on": today.isoformat(), "occurred_time": occurred_time},
         {"disclosure": "People in my class made a group chat about me and keep posting photos of me with "

@@ -2,11 +2,13 @@
 
 Rows are claimed with a lease, so the listener's immediate drain and the scheduler's periodic one never
 send the same row twice; a failure is logged (reference and error, never content) and retried later.
+An email that keeps failing is never dropped: it goes on being retried, and the case manager is told.
 """
 
 from __future__ import annotations
 
 import logging
+import smtplib
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -16,19 +18,23 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.email import Emailer, EmailNotConfigured
 from bot.render import messages
+from bot.render.email import case_email
 from flows.clock import Clock
-from flows.concern import Category
+from flows.concern import Category, Role
 from storage import access, daily
+from storage.concerns import email_failed
 from storage.db import Database
-from storage.events import EventKind, log_event
 from storage.drafts import DraftStatus
-from storage.models import Draft, Notification, School
+from storage.events import EventKind, log_event
+from storage.models import Draft, Notification, RoleAssignment, School
 from storage.outbox import OutboxItem, OutboxKind, claim_due, mark_failed, mark_sent
 from storage.schools import get_school
 
 log = logging.getLogger(__name__)
 DSL_AUDIENCE = "dsl_channel"
+EMAIL_FAILURES_BEFORE_TELLING = 3
 
 
 class NotReady(Exception):
@@ -42,11 +48,13 @@ class DrainReport:
 
 
 class OutboxSender:
-    def __init__(self, db: Database, clock: Clock, client: WebClient, default_timezone: str) -> None:
+    def __init__(self, db: Database, clock: Clock, client: WebClient, default_timezone: str,
+                 emailer: Emailer | None = None) -> None:
         self._db = db
         self._clock = clock
         self._client = client
         self._default_timezone = default_timezone
+        self._emailer = emailer
         self._lock = threading.Lock()
 
     def drain(self, limit: int = 100) -> DrainReport:
@@ -68,10 +76,12 @@ class OutboxSender:
                 self._send(session, item)
                 mark_sent(session, item.id, self._clock.now())
             return True
-        except (SlackApiError, SlackClientError, NotReady, OSError) as exc:
+        except (SlackApiError, SlackClientError, NotReady, EmailNotConfigured, smtplib.SMTPException, OSError) as exc:
             error = _describe(exc)
             with self._db.session() as session:
                 retry_at = mark_failed(session, item.id, item.attempts, self._clock.now(), error)
+                if item.kind is OutboxKind.EMAIL and item.attempts >= EMAIL_FAILURES_BEFORE_TELLING and item.concern_id:
+                    email_failed(session, item.team_id, item.concern_id, str(item.payload.get("to")), self._clock.now())
             log.warning("outbox %s #%s (concern id %s) not sent, attempt %s: %s; next try %s",
                         item.kind, item.id, item.concern_id, item.attempts, error, retry_at.isoformat())
             return False
@@ -97,42 +107,79 @@ class OutboxSender:
         if item.kind is OutboxKind.DSL_ALERT:
             if school is None or not school.dsl_channel_id:
                 raise NotReady("no DSL channel is configured: run `concernbot setup school.yml`")
-            text, blocks = messages.dsl_alert(summary, tz)
-            response = self._client.chat_postMessage(
-                channel=school.dsl_channel_id, text=text, blocks=blocks,
-                metadata={"event_type": "concern_alert", "event_payload": {"reference": summary.reference}},
-            )
-            session.add(Notification(team_id=item.team_id, concern_id=summary.id, audience=DSL_AUDIENCE,
-                                     channel_id=response["channel"], message_ts=response["ts"]))
-            log_event(session, item.team_id, summary.id, EventKind.NOTIFIED, None, self._clock.now(),
-                      audience=DSL_AUDIENCE)
-        elif item.kind is OutboxKind.DSL_ALERT_REFRESH:
-            post = session.scalars(select(Notification).where(
-                Notification.concern_id == summary.id, Notification.audience == DSL_AUDIENCE)).first()
-            if post is None:
-                raise NotReady("the DSL channel post has not been sent yet")
-            text, blocks = messages.dsl_alert(summary, tz)
-            self._client.chat_update(channel=post.channel_id, ts=post.message_ts, text=text, blocks=blocks)
-        elif item.kind is OutboxKind.URGENT_PAGE:
-            self._direct_message(item.recipient_id, *messages.urgent_page(summary))
-        elif item.kind is OutboxKind.ESCALATION:
-            self._direct_message(item.recipient_id, *messages.escalation(summary, int(item.payload["minutes"])))
-        elif item.kind is OutboxKind.IMMEDIATE_REFERRAL_NOTICE:
-            self._direct_message(item.recipient_id, *messages.immediate_referral_notice(summary))
-        elif item.kind is OutboxKind.ASSIGNED_NOTICE:
-            self._direct_message(item.recipient_id, *messages.assigned_notice(summary, item.payload.get("by")))
+            self._announce(session, summary, DSL_AUDIENCE, school.dsl_channel_id, *messages.dsl_alert(summary, tz))
+        elif item.kind is OutboxKind.CASE_ALERT:
+            channel = self._im(item.recipient_id)
+            self._announce(session, summary, f"dm:{item.recipient_id}", channel, *messages.case_alert(summary, tz))
+        elif item.kind is OutboxKind.ALERT_REFRESH:
+            self._refresh(session, summary, tz)
+        elif item.kind is OutboxKind.EMAIL:
+            self._email(session, item, summary, school, tz)
         else:
-            render = {OutboxKind.REPORTER_RECEIPT: messages.reporter_receipt,
-                      OutboxKind.REPORTER_ACKNOWLEDGED: messages.reporter_acknowledged,
-                      OutboxKind.REPORTER_CLOSED: messages.reporter_closed}[item.kind]
-            self._direct_message(item.recipient_id, *render(summary, tz))
+            self._direct_message(item.recipient_id, *self._render_dm(item, summary, tz))
+
+    @staticmethod
+    def _render_dm(item: OutboxItem, summary: access.ConcernSummary, tz: str) -> tuple[str, list[dict[str, Any]]]:
+        if item.kind is OutboxKind.URGENT_PAGE:
+            return messages.urgent_page(summary)
+        if item.kind is OutboxKind.ESCALATION:
+            return messages.escalation(summary, int(item.payload["minutes"]))
+        if item.kind is OutboxKind.IMMEDIATE_REFERRAL_NOTICE:
+            return messages.immediate_referral_notice(summary)
+        if item.kind is OutboxKind.ASSIGNED_NOTICE:
+            return messages.assigned_notice(summary, item.payload.get("by"))
+        if item.kind is OutboxKind.EMAIL_FAILED:
+            return messages.email_failed(summary, str(item.payload.get("to")))
+        render = {OutboxKind.REPORTER_RECEIPT: messages.reporter_receipt,
+                  OutboxKind.REPORTER_ACKNOWLEDGED: messages.reporter_acknowledged,
+                  OutboxKind.REPORTER_CLOSED: messages.reporter_closed}[item.kind]
+        return render(summary, tz)
+
+    def _announce(self, session: Session, summary: access.ConcernSummary, audience: str, channel: str,
+                  text: str, blocks: list[dict[str, Any]]) -> None:
+        """Post a concern's announcement and remember where, so later changes update the same message."""
+        response = self._client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks,
+            metadata={"event_type": "concern_alert", "event_payload": {"reference": summary.reference}})
+        session.add(Notification(team_id=summary.team_id, concern_id=summary.id, audience=audience,
+                                 channel_id=response["channel"], message_ts=response["ts"]))
+        log_event(session, summary.team_id, summary.id, EventKind.NOTIFIED, None, self._clock.now(), audience=audience)
+
+    def _refresh(self, session: Session, summary: access.ConcernSummary, tz: str) -> None:
+        posts = list(session.scalars(select(Notification).where(Notification.concern_id == summary.id)))
+        if not posts:
+            raise NotReady("the concern's announcement has not been sent yet")
+        for post in posts:
+            render = messages.dsl_alert if post.audience == DSL_AUDIENCE else messages.case_alert
+            text, blocks = render(summary, tz)
+            self._client.chat_update(channel=post.channel_id, ts=post.message_ts, text=text, blocks=blocks)
+
+    def _email(self, session: Session, item: OutboxItem, summary: access.ConcernSummary, school: School | None,
+               tz: str) -> None:
+        if self._emailer is None or school is None:
+            raise EmailNotConfigured("email is not configured: set SMTP_HOST and SMTP_FROM")
+        to = str(item.payload.get("to"))
+        if to == "lado":
+            address = school.lado_email
+        else:
+            address = session.scalars(select(RoleAssignment.email).where(
+                RoleAssignment.team_id == school.team_id, RoleAssignment.role == Role.CHAIR_OF_GOVERNORS.value,
+                RoleAssignment.email.is_not(None))).first()
+        if not address:
+            raise NotReady(f"no email address for the {'LADO' if to == 'lado' else 'chair of governors'}: "
+                           "add it to the school's set-up file")
+        concern = access.find(session, summary.team_id, summary.id)
+        subject, body = case_email(summary, school.name or "the school", to, access.case_roles(concern),
+                                   school.office_contact, tz)
+        self._emailer.send(address, subject, body)
+        log_event(session, summary.team_id, summary.id, EventKind.EMAILED, None, self._clock.now(), to=to)
 
     def _draft_notice(self, session: Session, item: OutboxItem, school: School | None, tz: str) -> None:
         draft = session.get(Draft, item.payload.get("draft_id"))
         if draft is None or draft.status != DraftStatus.OPEN:
             return  # sent or thrown away since: nothing to nudge about
-        category = Category(draft.answers["category"]).label if draft.answers.get("category") in set(Category) \
-            else None
+        raw = draft.answers.get("category")
+        category = Category(raw).label if raw in set(Category) else None
         if item.kind is OutboxKind.DRAFT_NUDGE:
             self._direct_message(draft.reporter_id, *messages.draft_nudge(draft.created_at, tz))
             return
@@ -141,11 +188,13 @@ class OutboxSender:
         text, blocks = messages.draft_unsent(draft.reporter_id, draft.created_at, category, tz)
         self._client.chat_postMessage(channel=school.dsl_channel_id, text=text, blocks=blocks)
 
-    def _direct_message(self, user_id: str | None, text: str, blocks: list[dict[str, Any]]) -> None:
+    def _im(self, user_id: str | None) -> str:
         if not user_id:
             raise NotReady("direct message has no recipient")
-        channel = self._client.conversations_open(users=user_id)["channel"]["id"]
-        self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        return str(self._client.conversations_open(users=user_id)["channel"]["id"])
+
+    def _direct_message(self, user_id: str | None, text: str, blocks: list[dict[str, Any]]) -> None:
+        self._client.chat_postMessage(channel=self._im(user_id), text=text, blocks=blocks)
 
 
 def _describe(exc: Exception) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import BotIdentity, create_app, identify, web_client
 from bot.checks import dsl_channel_problem
+from bot.email import Emailer
 from bot.http import HttpServer, wsgi_app
 from bot.metadata import MetadataCodec
 from bot.outbox_sender import OutboxSender
@@ -83,7 +84,7 @@ class Runtime:
         self.client, self.identity = connect_to_slack(self.settings)
         self.db = open_database(self.settings)
         tz = self.settings.school_timezone
-        self.sender = OutboxSender(self.db, self.clock, self.client, tz)
+        self.sender = OutboxSender(self.db, self.clock, self.client, tz, Emailer(self.settings.smtp()))
         self._worker = OutboxWorker(self.sender)
         self.escalations = EscalationSweep(self.db, self.clock, self._worker.kick)
         self.school_day = SchoolDaySweep(self.db, self.clock, self._worker.kick)

@@ -110,6 +110,7 @@ def resolve(client: WebClient, school_file: SchoolFile, team_id: str) -> SchoolS
         escalation_minutes=school_file.school.escalation_minutes, day_starts=school_file.school.day_starts,
         day_ends=school_file.school.day_ends, draft_nudge_at=school_file.school.draft_nudge_at,
         dsl_channel_id=channel_id, dsl_channel_name=channel_name, lado_email=school_file.contacts.lado_email,
+        office_contact=school_file.contacts.office,
         people=people, policies=policies,
     )
 

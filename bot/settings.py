@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.email import SmtpSettings
 from flows.school import check_timezone
 from storage.db import DatabaseUrlError, normalise_url
 
@@ -25,6 +28,12 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     school_timezone: str = "Europe/London"
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -57,6 +66,11 @@ class Settings(BaseSettings):
         return value
 
     _tz = field_validator("school_timezone")(check_timezone)
+
+    def smtp(self) -> SmtpSettings:
+        password = self.smtp_password.get_secret_value() if self.smtp_password else None
+        return SmtpSettings(self.smtp_host, self.smtp_port, self.smtp_username, password, self.smtp_from,
+                            self.smtp_security)
 
     @property
     def has_slack_credentials(self) -> bool:

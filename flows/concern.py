@@ -71,9 +71,21 @@ class Status(StrEnum):
 
 
 class SubjectKind(StrEnum):
-    """Who a concern is about. The foundation records concerns about pupils; adults come with routing."""
+    """Who a concern is about: the reporter's choice, refined by the named person's roles (routing)."""
 
     PUPIL = "pupil"
+    STAFF = "staff"
+    VOLUNTEER = "volunteer"  # volunteer, contractor, supply or tutor
+    GOVERNOR = "governor"
+    CHAIR = "chair_of_governors"
+    HEADTEACHER = "headteacher"
+    DSL_MEMBER = "dsl_member"  # never chosen: a member of staff who is on the DSL team
+    PARENT_VISITOR = "parent_visitor"
+    NOBODY = "nobody"  # a technical or data matter
+
+    @property
+    def is_adult(self) -> bool:
+        return self not in (SubjectKind.PUPIL, SubjectKind.PARENT_VISITOR, SubjectKind.NOBODY)
 
 
 class Role(StrEnum):

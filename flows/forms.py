@@ -26,7 +26,7 @@ def always(_answers: Answers, _today: date) -> bool:
     return True
 
 
-def answer_is(question_id: str, *values: str) -> Predicate:
+def answer_is(question_id: str, *values: str | None) -> Predicate:
     """A predicate for branching and guidance: true when the question's answer is one of `values`."""
 
     def predicate(answers: Answers, _today: date) -> bool:
@@ -128,10 +128,11 @@ class Step:
     applies: Predicate = always
     check: StepCheck | None = None
     repeat: Repeat | None = None
+    review: bool = False  # shows every answer on the path, to check before sending
 
     @property
     def is_review(self) -> bool:
-        return not self.questions
+        return self.review
 
     def questions_for(self, answers: Answers) -> tuple[Question, ...]:
         if self.repeat is None:

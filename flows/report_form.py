@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from flows.concern import Category, Urgency
+from flows.concern import Category, SubjectKind, Urgency
 from flows.forms import (
     Answers, Choice, Form, Guidance, Kind, Predicate, Question, Repeat, Step, answer_includes, answer_is,
     any_of,
@@ -61,10 +61,41 @@ LATE_INTRO = (
     "being recorded now. The safeguarding team will see that it was recorded late."
 )
 
+ADULT_GUIDANCE = (
+    "*A concern about an adult:* keep it confidential. Do not investigate, do not approach or tell the "
+    "person, and do not discuss it with colleagues. It goes only to the person the policy names (for a concern "
+    "about the headteacher, the chair of governors and the LADO), never to the person it is about."
+)
+THRESHOLD_CHOICES = (
+    Choice("harm", "An allegation: they may have harmed a child, committed an offence against a child, or "
+                   "behaved in a way that suggests they may pose a risk to children"),
+    Choice("low_level", "A low-level concern: it does not meet that threshold, but it is not consistent with "
+                        "the staff code of conduct"),
+)
+SUBJECT_CHOICES = (
+    Choice(SubjectKind.PUPIL, "A pupil (or pupils)"),
+    Choice(SubjectKind.STAFF, "A member of staff"),
+    Choice(SubjectKind.VOLUNTEER, "A volunteer, contractor, supply teacher or tutor"),
+    Choice(SubjectKind.GOVERNOR, "A governor"),
+    Choice(SubjectKind.HEADTEACHER, "The headteacher"),
+    Choice(SubjectKind.PARENT_VISITOR, "A parent, carer or visitor"),
+    Choice(SubjectKind.NOBODY, "Nobody: a technical or data matter (filtering, a lost device, a data breach)"),
+)
+_pupil = answer_is("subject", SubjectKind.PUPIL, None)  # most concerns are about pupils: assume so until told
+_adult = answer_is("subject", SubjectKind.STAFF, SubjectKind.VOLUNTEER, SubjectKind.GOVERNOR, SubjectKind.HEADTEACHER)
+_named_adult = answer_is("subject", SubjectKind.STAFF, SubjectKind.VOLUNTEER, SubjectKind.GOVERNOR)
+_visitor = answer_is("subject", SubjectKind.PARENT_VISITOR)
+_nobody = answer_is("subject", SubjectKind.NOBODY)
 _immediate = answer_is("urgency", Urgency.IMMEDIATE)
 _nudes = answer_is("category", Category.NUDES)
 _illegal = answer_includes("involves", Involvement.ILLEGAL_MATERIAL)
 _unsuitable = answer_includes("involves", Involvement.UNSUITABLE_SITE)
+
+
+def _children_counted(answers: Answers, now_local: datetime) -> dict[str, str]:
+    if answers.get("subject") == SubjectKind.PUPIL and not answers.get("child_count"):
+        return {"child_count": "Please say how many children it is about."}
+    return {}
 
 
 def happened_before(answers: Answers, today: date) -> bool:
@@ -116,8 +147,46 @@ REPORT_FORM = Form(
     submit_label="Send to DSL team",
     steps=(
         Step(
+            id="about", title="Who it is about", check=_children_counted,
+            intro="Only the people the school's policy names will see what you write here.",
+            questions=(
+                Question("subject", "Who is the concern about?", Kind.RADIO, choices=SUBJECT_CHOICES),
+                Question("child_count", "If it is about pupils: how many?", Kind.SELECT, required=False,
+                         choices=CHILD_COUNTS),
+            ),
+        ),
+        Step(
+            id="adult", title="The adult", applies=_adult, guidance=(Guidance(ADULT_GUIDANCE, warning=True),),
+            questions=(
+                Question("adult_user", "If they are in this Slack workspace, choose them", Kind.PERSON,
+                         required=False),
+                Question("adult_name", "Their name", Kind.SHORT_TEXT, max_length=150, required=False,
+                         hint="Needed if you could not choose them above (not needed for the headteacher)."),
+                Question("adult_role", "Their job or role", Kind.SHORT_TEXT, max_length=150, required=False),
+                Question("threshold", "Which is it?", Kind.RADIO, choices=THRESHOLD_CHOICES),
+            ),
+            check=lambda answers, _now: {} if answers.get("subject") == SubjectKind.HEADTEACHER or
+            answers.get("adult_user") or answers.get("adult_name") else
+            {"adult_name": "Please choose them above or write their name."},
+        ),
+        Step(
+            id="other_person", title="The parent, carer or visitor", applies=_visitor,
+            questions=(
+                Question("other_name", "Their name, if known", Kind.SHORT_TEXT, max_length=150, required=False),
+                Question("other_relation", "Who are they? (for example: Robin's father, a visiting coach)",
+                         Kind.SHORT_TEXT, max_length=200),
+            ),
+        ),
+        Step(
+            id="data", title="Personal data", applies=_nobody,
+            questions=(
+                Question("personal_data", "Is anyone's personal data involved (lost, stolen, or seen by someone "
+                                          "who should not have seen it)?", Kind.RADIO,
+                         choices=(Choice("yes", "Yes: this may be a personal-data breach"), Choice("no", "No"))),
+            ),
+        ),
+        Step(
             id="concern", title="What kind of concern",
-            intro="Only the safeguarding team will see what you write here.",
             questions=(
                 Question("category", "Which category fits best?", Kind.SELECT,
                          choices=tuple(Choice(c.value, c.label) for c in Category)),
@@ -125,11 +194,10 @@ REPORT_FORM = Form(
                          choices=tuple(Choice(u.value, u.label) for u in Urgency)),
                 Question("involves", "Does it involve either of these?", Kind.CHECKBOXES, required=False,
                          choices=INVOLVEMENT_CHOICES),
-                Question("child_count", "How many children is it about?", Kind.SELECT, choices=CHILD_COUNTS),
             ),
         ),
         Step(
-            id="children", title="The child or children", guidance=URGENT_GUIDANCE,
+            id="children", title="The child or children", guidance=URGENT_GUIDANCE, applies=_pupil,
             repeat=CHILDREN, check=_plausible_birth_dates,
             questions=(
                 Question("child_name", "Name", Kind.SHORT_TEXT, max_length=150,
@@ -137,6 +205,11 @@ REPORT_FORM = Form(
                 Question("year_group", "Year group", Kind.SELECT, choices=YEAR_GROUPS),
                 Question("date_of_birth", "Date of birth, if you know it", Kind.DATE, required=False),
             ),
+        ),
+        Step(
+            id="urgent_notes", title="Acting on it", guidance=URGENT_GUIDANCE, applies=lambda a, t: not _pupil(a, t)
+            and any(p(a, t) for p in (_immediate, _nudes, _illegal, _unsuitable)),
+            intro="Please read this before you go on.",
         ),
         Step(
             id="when", title="When it happened", check=_not_later_than_now,
@@ -187,8 +260,8 @@ REPORT_FORM = Form(
                          max_length=150),
             ),
         ),
-        Step(id="review", title="Check and send",
-             intro="Check your answers, then send them to the safeguarding team."),
+        Step(id="review", title="Check and send", review=True,
+             intro="Check your answers, then send them. They go only to the people the school's policy names."),
     ),
 )
 
@@ -215,10 +288,18 @@ class ReportAnswers(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    subject: SubjectKind = SubjectKind.PUPIL
+    adult_user: str | None = None
+    adult_name: str | None = None
+    adult_role: str | None = None
+    threshold: str | None = None
+    other_name: str | None = None
+    other_relation: str | None = None
+    personal_data: str | None = None
     category: Category
     urgency: Urgency
     involves: list[Involvement] = []
-    children: list[ChildAnswer]
+    children: list[ChildAnswer] = []
     occurred_on: date
     occurred_time: time | None = None
     others_present: str | None = None
@@ -237,7 +318,7 @@ class ReportAnswers(BaseModel):
     def from_answers(cls, answers: Answers, today: date) -> ReportAnswers:
         """The answers on the form's path (a step skipped by branching contributes nothing)."""
         kept = {q.id: answers.get(q.id) for q in REPORT_FORM.questions(answers, today)}
-        count = CHILDREN.count(answers)
+        count = CHILDREN.count(answers) if answers.get("subject", SubjectKind.PUPIL) == SubjectKind.PUPIL else 0
         children = [
             {"name": kept[f"child_name_{i}"], "year_group": kept[f"year_group_{i}"],
              "date_of_birth": kept.get(f"date_of_birth_{i}") or None}
@@ -249,3 +330,11 @@ class ReportAnswers(BaseModel):
     @property
     def reported_late(self) -> bool:
         return self.late_reason is not None
+
+    @property
+    def meets_harm_threshold(self) -> bool:
+        return self.threshold == "harm"
+
+    @property
+    def personal_data_breach(self) -> bool:
+        return self.subject is SubjectKind.NOBODY and self.personal_data == "yes"

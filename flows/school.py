@@ -97,6 +97,8 @@ class PeopleFile(_Strict):
 
 class ContactsFile(_Strict):
     lado_email: str | None = None
+    # How the LADO or an outside chair reaches the case manager, e.g. "the school office, 01234 567890".
+    office: str | None = Field(default=None, max_length=200)
 
     @field_validator("lado_email")
     @classmethod
@@ -170,5 +172,6 @@ class SchoolSetup(_Strict):
     dsl_channel_id: str
     dsl_channel_name: str
     lado_email: str | None
+    office_contact: str | None = None
     people: list[tuple[Role, Person]]
     policies: list[PolicySetup]

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.concern import Category, Status, SubjectKind, Urgency
+from flows.concern import Category, Role, Status, SubjectKind, Urgency
 from flows.report_form import ReportAnswers
 from flows.routing import may_open
 from storage.events import EventKind, events_for, log_event
@@ -42,6 +42,8 @@ class ConcernSummary:
     closed_at: datetime | None = None
     immediate_referral: bool = False
     has_initial_review: bool = False
+    meets_harm_threshold: bool = False
+    personal_data_breach: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,23 +67,31 @@ def summarise(concern: Concern, has_initial_review: bool = False) -> ConcernSumm
         acknowledged_by=concern.acknowledged_by, acknowledged_at=concern.acknowledged_at,
         assigned_to=concern.assigned_to, closed_by=concern.closed_by, closed_at=concern.closed_at,
         immediate_referral=concern.immediate_referral, has_initial_review=has_initial_review,
+        meets_harm_threshold=concern.meets_harm_threshold, personal_data_breach=concern.personal_data_breach,
     )
 
 
+def find(session: Session, team_id: str, concern_id: int) -> Concern | None:
+    return session.scalars(select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)).first()
+
+
 def summary(session: Session, team_id: str, concern_id: int) -> ConcernSummary | None:
-    concern = session.scalars(
-        select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)
-    ).first()
+    concern = find(session, team_id, concern_id)
     if concern is None:
         return None
     reviewed = session.scalars(select(InitialReview.id).where(InitialReview.concern_id == concern.id)).first()
     return summarise(concern, has_initial_review=reviewed is not None)
 
 
+def case_roles(concern: Concern) -> frozenset[Role]:
+    return frozenset(Role(r) for r in concern.case_roles or ())
+
+
 def may_handle(session: Session, concern: Concern, user_id: str) -> bool:
-    """May this person open and act on this concern? The routing table decides, from their roles."""
-    return may_open(SubjectKind(concern.subject_kind), roles_of(session, concern.team_id, user_id),
-                    concern.escalation_level)
+    """May this person open and act on this concern? Its routing decision and their roles decide;
+    the person it is about never may, whatever roles they hold."""
+    return may_open(case_roles(concern), roles_of(session, concern.team_id, user_id), concern.escalation_level,
+                    viewer_id=user_id, subject_user_id=concern.subject_user_id)
 
 
 def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,

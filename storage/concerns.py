@@ -17,12 +17,13 @@ from flows.report_form import ReportAnswers
 from storage.access import may_handle, summarise
 from storage.drafts import DraftStatus
 from storage.events import EventKind, log_event
-from flows.routing import IMMEDIATE_RISK_PAGED
+from flows.routing import IMMEDIATE_RISK_PAGED, Decision
 from flows.children import name_key
 from storage.models import Concern, ConcernChild, Draft, OutboxMessage, ReferenceCounter, School, StatusChange
 from storage.schools import holders, school_day
-from storage.outbox import OutboxKind, enqueue
+from storage.outbox import OutboxKind, enqueue, enqueue_once
 from storage.outcomes import Outcome, Result
+from storage.routing import decide
 
 
 def next_reference(session: Session, team_id: str, year: int) -> str:
@@ -47,23 +48,27 @@ def next_reference(session: Session, team_id: str, year: int) -> str:
 
 def submit_report(session: Session, draft: Draft, answers: ReportAnswers, school: School,
                   now: datetime) -> Concern:
-    """Turn a completed draft into a concern, with its history, event and outbox rows.
+    """Turn a completed draft into a concern, routed by the table, with its history, event and outbox rows.
 
     Idempotent: a draft already submitted returns the concern it became, so a double click or a
     retried request never makes a second record.
     """
     if draft.status == DraftStatus.SUBMITTED and draft.concern_id is not None:
         return session.get_one(Concern, draft.concern_id)
+    decision = decide(session, draft.team_id, draft.answers)
     year = now.astimezone(ZoneInfo(school.timezone)).year
     concern = Concern(
         team_id=draft.team_id, reference=next_reference(session, draft.team_id, year), draft_id=draft.id,
-        reporter_id=draft.reporter_id, subject_kind=SubjectKind.PUPIL.value,
-        category=answers.category.value, urgency=answers.urgency.value, status=Status.NEW.value,
-        occurred_on=answers.occurred_on, reported_late=answers.reported_late,
+        reporter_id=draft.reporter_id, subject_kind=decision.subject.value, subject_user_id=decision.subject_user_id,
+        case_roles=sorted(r.value for r in decision.case_roles), meets_harm_threshold=answers.meets_harm_threshold,
+        personal_data_breach=decision.breach, category=answers.category.value, urgency=answers.urgency.value,
+        status=Status.NEW.value, occurred_on=answers.occurred_on, reported_late=answers.reported_late,
         details=answers.model_dump(mode="json"), reported_at=now,
-        escalate_at=add_school_minutes(now, school.escalation_minutes, school_day(school), school.timezone),
+        # The DSL team's ladder; a concern about an adult goes straight to its case manager instead.
+        escalate_at=add_school_minutes(now, school.escalation_minutes, school_day(school), school.timezone)
+        if decision.channel else None,
     )
-    if pages_everyone(answers.urgency):
+    if decision.channel and pages_everyone(answers.urgency):
         concern.escalation_level, concern.escalate_at = TOP, None  # everyone is told now, not in turn
     session.add(concern)
     session.flush()
@@ -73,21 +78,33 @@ def submit_report(session: Session, draft: Draft, answers: ReportAnswers, school
         session.add(ConcernChild(team_id=concern.team_id, concern_id=concern.id, position=position,
                                  name_key=name_key(child.name)))
     log_event(session, concern.team_id, concern.id, EventKind.REPORTED, concern.reporter_id, now,
-              reference=concern.reference, category=concern.category, urgency=concern.urgency)
+              reference=concern.reference, category=concern.category, urgency=concern.urgency,
+              subject=concern.subject_kind)
     draft.status = DraftStatus.SUBMITTED
     draft.concern_id = concern.id
     draft.updated_at = now
-    enqueue(session, concern.team_id, OutboxKind.DSL_ALERT, f"{concern.id}:dsl_alert", now,
-            concern_id=concern.id)
-    enqueue(session, concern.team_id, OutboxKind.REPORTER_RECEIPT, f"{concern.id}:receipt", now,
-            concern_id=concern.id, recipient_id=concern.reporter_id)
+    _notify(session, concern, decision, answers, draft, now)
+    return concern
+
+
+def _notify(session: Session, concern: Concern, decision: Decision, answers: ReportAnswers, draft: Draft,
+            now: datetime) -> None:
+    team, cid = concern.team_id, concern.id
+    if decision.channel:
+        enqueue(session, team, OutboxKind.DSL_ALERT, f"{cid}:dsl_alert", now, concern_id=cid)
+    for user_id in decision.dm:
+        enqueue(session, team, OutboxKind.CASE_ALERT, f"{cid}:case_alert:{user_id}", now, concern_id=cid,
+                recipient_id=user_id)
+    for to in (["chair"] if decision.email_chair else []) + (["lado"] if decision.email_lado else []):
+        enqueue(session, team, OutboxKind.EMAIL, f"{cid}:email:{to}", now, concern_id=cid, payload={"to": to})
+    enqueue(session, team, OutboxKind.REPORTER_RECEIPT, f"{cid}:receipt", now, concern_id=cid,
+            recipient_id=concern.reporter_id)
     if answers.urgency is Urgency.IMMEDIATE:
         page_immediate_risk(session, draft, now)  # already paged at the urgency question, unless changed since
-    elif pages_everyone(answers.urgency):
-        for user_id in _holders_except(session, concern.team_id, URGENT_PAGED, concern.reporter_id):
-            enqueue(session, concern.team_id, OutboxKind.URGENT_PAGE, f"{concern.id}:urgent:{user_id}", now,
-                    concern_id=concern.id, recipient_id=user_id)
-    return concern
+    elif decision.channel and pages_everyone(answers.urgency):
+        for user_id in _holders_except(session, team, URGENT_PAGED, concern.reporter_id):
+            enqueue(session, team, OutboxKind.URGENT_PAGE, f"{cid}:urgent:{user_id}", now, concern_id=cid,
+                    recipient_id=user_id)
 
 
 def _holders_except(session: Session, team_id: str, roles: frozenset[Role], excluded: str) -> list[str]:
@@ -96,13 +113,29 @@ def _holders_except(session: Session, team_id: str, roles: frozenset[Role], excl
 
 def page_immediate_risk(session: Session, draft: Draft, now: datetime) -> int:
     """Page the DSL team and the head about an immediate risk, once per draft; returns how many paged."""
-    paged = set(_holders_except(session, draft.team_id, IMMEDIATE_RISK_PAGED, draft.reporter_id))
+    decision = decide(session, draft.team_id, draft.answers)
+    if decision.channel:
+        paged = set(_holders_except(session, draft.team_id, IMMEDIATE_RISK_PAGED, draft.reporter_id))
+    else:  # about an adult: only the case manager, never the person it is about or the DSL team
+        paged = set(decision.dm) - {draft.reporter_id}
+    paged.discard(decision.subject_user_id or "")
     existing = set(session.scalars(select(OutboxMessage.recipient_id).where(
         OutboxMessage.dedupe_key.like(f"page:{draft.id}:%"))))
     for user_id in sorted(paged - existing):
         enqueue(session, draft.team_id, OutboxKind.IMMEDIATE_PAGE, f"page:{draft.id}:{user_id}", now,
                 recipient_id=user_id, payload={"reporter_id": draft.reporter_id})
     return len(paged - existing)
+
+
+def email_failed(session: Session, team_id: str, concern_id: int, to: str, now: datetime) -> None:
+    """An email to the LADO or an outside chair keeps failing: tell the case handlers (once), who can phone."""
+    concern = find_concern(session, team_id, concern_id)
+    if concern is None:
+        return
+    roles = frozenset(Role(r) for r in concern.case_roles or ())
+    for user_id in _holders_except(session, team_id, roles, concern.subject_user_id or ""):
+        enqueue_once(session, team_id, OutboxKind.EMAIL_FAILED, f"{concern.id}:email_failed:{to}:{user_id}", now,
+                     concern_id=concern.id, recipient_id=user_id, payload={"to": to})
 
 
 def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | None:
@@ -132,7 +165,7 @@ def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
     session.add(StatusChange(team_id=team_id, concern_id=concern.id, from_status=Status.NEW.value,
                              to_status=Status.ACKNOWLEDGED.value, actor_id=actor_id, at=now))
     log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGED, actor_id, now)
-    enqueue(session, team_id, OutboxKind.DSL_ALERT_REFRESH, f"{concern.id}:refresh:acknowledged", now,
+    enqueue(session, team_id, OutboxKind.ALERT_REFRESH, f"{concern.id}:refresh:acknowledged", now,
             concern_id=concern.id)
     enqueue(session, team_id, OutboxKind.REPORTER_ACKNOWLEDGED, f"{concern.id}:reporter:acknowledged",
             now, concern_id=concern.id, recipient_id=concern.reporter_id)

@@ -26,6 +26,7 @@ class EventKind(StrEnum):
     ESCALATED = "escalated"
     INITIAL_REVIEW = "initial_review"
     EXPORTED = "exported"
+    EMAILED = "emailed"
 
 
 def log_event(session: Session, team_id: str, concern_id: int, kind: EventKind, actor_id: str | None,

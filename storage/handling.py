@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 
 from sqlalchemy import select
 
-from flows.concern import Category, Role, Status, SubjectKind
+from flows.concern import Category, Role, Status
 from flows.escalation import TOP
 from flows.nudes import InitialReview as ReviewAnswers
 from flows.routing import handles
 from flows.handling import ActionAnswers, may_act, status_after_action
-from storage.access import may_handle, summarise
+from storage.access import case_roles, may_handle, summarise
 from storage.concerns import find_concern
 from storage.events import EventKind, log_event
 from storage.models import Concern, ConcernAction, InitialReview, StatusChange
@@ -46,7 +46,7 @@ def _move(session: Session, concern: Concern, to: Status, actor_id: str, now: da
 
 
 def _refresh_post(session: Session, concern: Concern, now: datetime, cause: int) -> None:
-    enqueue(session, concern.team_id, OutboxKind.DSL_ALERT_REFRESH, f"{concern.id}:refresh:{cause}", now,
+    enqueue(session, concern.team_id, OutboxKind.ALERT_REFRESH, f"{concern.id}:refresh:{cause}", now,
             concern_id=concern.id)
 
 
@@ -102,7 +102,7 @@ def assign(session: Session, team_id: str, concern_id: int, actor_id: str, assig
     concern, problem = handleable(session, team_id, concern_id, actor_id, "assign", now)
     if concern is None:
         return Outcome(problem or Result.NOT_FOUND)
-    if not handles(SubjectKind(concern.subject_kind), roles_of(session, team_id, assignee_id)):
+    if assignee_id == concern.subject_user_id or not handles(case_roles(concern), roles_of(session, team_id, assignee_id)):
         return Outcome(Result.INVALID_ASSIGNEE)
     concern.assigned_to = assignee_id
     event = log_event(session, team_id, concern.id, EventKind.ASSIGNED, actor_id, now, assignee=assignee_id)

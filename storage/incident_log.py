@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.concern import DSL_TEAM, Role, SubjectKind
+from flows.concern import DSL_TEAM, Role
 from flows.handling import ActionKind
 from flows.incident_log import Filters
 from flows.routing import handles
@@ -30,7 +30,7 @@ SUMMARY_ROLES: frozenset[Role] = DSL_TEAM | {Role.HEADTEACHER, Role.CHAIR_OF_GOV
 
 
 def may_see_log(session: Session, team_id: str, user_id: str) -> bool:
-    return handles(SubjectKind.PUPIL, roles_of(session, team_id, user_id))
+    return handles(DSL_TEAM, roles_of(session, team_id, user_id))
 
 
 def may_see_summary(session: Session, team_id: str, user_id: str) -> bool:

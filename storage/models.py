@@ -62,6 +62,7 @@ class School(Base):
     dsl_channel_id: Mapped[str | None] = mapped_column(String(32))
     dsl_channel_name: Mapped[str | None] = mapped_column(String(100))
     lado_email: Mapped[str | None] = mapped_column(String(254))
+    office_contact: Mapped[str | None] = mapped_column(String(200))  # how outsiders reach the case manager
     escalation_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     day_starts: Mapped[time] = mapped_column(Time, default=time(8, 0), server_default="08:00:00")
     day_ends: Mapped[time] = mapped_column(Time, default=time(17, 0), server_default="17:00:00")
@@ -137,7 +138,11 @@ class Concern(Base):
     reference: Mapped[str] = mapped_column(String(32))
     draft_id: Mapped[str] = mapped_column(String(32))
     reporter_id: Mapped[str] = mapped_column(USER_ID)
-    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_user_id: Mapped[str | None] = mapped_column(USER_ID)  # never told, never allowed to open it
+    case_roles: Mapped[list[str]] = mapped_column(JSON, default=list)  # the routing decision: who handles it
+    meets_harm_threshold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    personal_data_breach: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     category: Mapped[str] = mapped_column(String(32))
     urgency: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))

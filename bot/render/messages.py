@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.render.blocks import Block, actions, button, context, fields, header, local_time, mention, section
 from datetime import datetime
 
-from flows.concern import Category, Status, Urgency
+from flows.concern import Category, Status, SubjectKind, Urgency
 from storage.access import ConcernSummary
 
 HOME_REPORT_ACTION = "home_report"  # opens the report form (or offers to resume the unsent one)
@@ -60,9 +60,50 @@ def dsl_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]
     return text, blocks
 
 
+SUBJECT_WORDS = {
+    SubjectKind.STAFF: "a member of staff", SubjectKind.VOLUNTEER: "a volunteer, contractor, supply teacher or tutor",
+    SubjectKind.GOVERNOR: "a governor", SubjectKind.CHAIR: "the chair of governors",
+    SubjectKind.HEADTEACHER: "the headteacher", SubjectKind.DSL_MEMBER: "a member of the DSL team",
+    SubjectKind.PARENT_VISITOR: "a parent, carer or visitor", SubjectKind.NOBODY: "a technical or data matter",
+    SubjectKind.PUPIL: "a pupil",
+}
+
+
+def case_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:
+    """A concern about an adult, to its case manager only: what kind, never who."""
+    kind = "an allegation of harm" if summary.meets_harm_threshold else "a low-level concern"
+    text = (f"Concern {summary.reference} · {kind} about {SUBJECT_WORDS[summary.subject_kind]} · "
+            f"{summary.category.label} · reported by {mention(summary.reporter_id)} · {_status_line(summary, timezone)}")
+    value = str(summary.id)
+    buttons = [button("Acknowledge", ACKNOWLEDGE_ACTION, value, style="primary")] if summary.status is Status.NEW else []
+    buttons.append(button("Open record", OPEN_RECORD_ACTION, value))
+    lado = ("The LADO must be told within one working day; do not investigate or interview before speaking "
+            "to them." if summary.meets_harm_threshold else "Recorded confidentially as a low-level concern.")
+    blocks = [
+        header(f"Confidential: concern {summary.reference}"),
+        section(f"A concern about *{SUBJECT_WORDS[summary.subject_kind]}* ({kind}) has been recorded, and has come "
+                "only to you. The person it is about has not been told."),
+        fields(("Category", summary.category.label), ("Reported by", mention(summary.reporter_id)),
+               ("Reported at", local_time(summary.reported_at, timezone)),
+               ("Status", _status_line(summary, timezone))),
+        context(lado),
+        actions(*buttons, block_id=f"concern:{summary.id}"),
+    ]
+    return text, blocks
+
+
+def email_failed(summary: ConcernSummary, to: str) -> tuple[str, list[Block]]:
+    whom = "the LADO" if to == "lado" else "the chair of governors"
+    text = (f"The email telling {whom} about concern {summary.reference} has not gone through after several "
+            f"tries; it is still being retried. Please contact {whom} by phone today.")
+    return text, [section(f":warning: {text}")]
+
+
 def reporter_receipt(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:
+    who = "the safeguarding team has" if not summary.subject_kind.is_adult else \
+        "it has gone only to the person the school's policy names, who has"
     text = (f"Thank you. Your concern {summary.reference} was recorded at "
-            f"{local_time(summary.reported_at, timezone)} and the safeguarding team has been told.")
+            f"{local_time(summary.reported_at, timezone)} and {who} been told.")
     return text, [section(f":white_check_mark: {text} You'll hear here when someone has picked it up.")]
 
 

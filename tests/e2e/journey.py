@@ -8,7 +8,8 @@ from bot.sandbox.workspace import Message
 CHILD = "Robin Quillfeather"
 ACCOUNT = "Robin said: 'a man in the game keeps asking me to send pictures and says not to tell'."
 STEPS = [
-    {"category": "grooming", "urgency": "routine", "child_count": "1"},
+    {"subject": "pupil", "child_count": "1"},
+    {"category": "grooming", "urgency": "routine"},
     {"child_name_1": CHILD, "year_group_1": "year_5"},
     {"occurred_on": "2026-11-24", "occurred_time": "09:20"},
     {"disclosure": ACCOUNT},

@@ -17,7 +17,8 @@ def _current(slack: SlackSimulator, user: str) -> str:
 
 def test_immediate_risk_pages_the_dsl_team_and_head_at_once_and_only_once(slack: SlackSimulator, db: Database) -> None:
     open_form(slack, AMY)
-    slack.submit_view(AMY, {"category": "nudes", "urgency": "immediate", "child_count": "1"})
+    fill_steps(slack, AMY, STEPS[:1])
+    slack.submit_view(AMY, {"category": "nudes", "urgency": "immediate"})
     # Before the record is finished, everyone who can act has a DM saying so, with no detail.
     paged = wait_for(lambda: all(slack.ws.dms_to(u) for u in (DAN, PRIYA, HELEN)) and (DAN, PRIYA, HELEN),
                      what="the DSL team and the head to be paged")
@@ -30,9 +31,9 @@ def test_immediate_risk_pages_the_dsl_team_and_head_at_once_and_only_once(slack:
     # Going back and answering again does not page anyone twice.
     from bot.render.form import BACK_ACTION
     slack.click_in_view(AMY, BACK_ACTION)
-    wait_for(lambda: "Step 1 of 7" in _current(slack, AMY), what="step 1 again")
+    wait_for(lambda: "Step 2 of 8" in _current(slack, AMY), what="step 2 again")
     slack.submit_view(AMY, {})
-    fill_steps(slack, AMY, STEPS[1:])
+    fill_steps(slack, AMY, STEPS[2:])
     slack.submit_view(AMY, {})
     post = dsl_post(slack, DSL_CHANNEL)
     assert post.text.startswith(":rotating_light:") and "Immediate risk of harm" in post.text
@@ -41,12 +42,12 @@ def test_immediate_risk_pages_the_dsl_team_and_head_at_once_and_only_once(slack:
 
 def test_an_earlier_incident_asks_why_and_the_record_is_flagged_late(slack: SlackSimulator, db: Database) -> None:
     open_form(slack, AMY)
-    fill_steps(slack, AMY, STEPS[:2])
+    fill_steps(slack, AMY, STEPS[:3])
     slack.submit_view(AMY, {"occurred_on": "2026-11-20", "occurred_time": "14:00"})
     assert "Recording it late" in _current(slack, AMY)
     reply = slack.submit_view(AMY, {"late_reason": ""}).json()
     assert reply["errors"] == {"late_reason": "Please answer this question."}
-    fill_steps(slack, AMY, [{"late_reason": "I was on a school trip until today."}, *STEPS[3:]])
+    fill_steps(slack, AMY, [{"late_reason": "I was on a school trip until today."}, *STEPS[4:]])
     slack.submit_view(AMY, {})
     post = dsl_post(slack, DSL_CHANNEL)
     assert "Recorded late: it happened on 20 Nov 2026." in repr(post.blocks)
@@ -57,13 +58,13 @@ def test_an_earlier_incident_asks_why_and_the_record_is_flagged_late(slack: Slac
 
 def test_several_children_and_suspected_illegal_material(slack: SlackSimulator, db: Database) -> None:
     open_form(slack, AMY)
-    slack.submit_view(AMY, {"category": "harmful_content", "urgency": "urgent", "child_count": "2",
-                            "involves": ["illegal_material"]})
+    slack.submit_view(AMY, {"subject": "pupil", "child_count": "2"})
+    slack.submit_view(AMY, {"category": "harmful_content", "urgency": "urgent", "involves": ["illegal_material"]})
     assert ILLEGAL_MATERIAL_GUIDANCE.split("*")[1] in _current(slack, AMY)
     assert "Child 2: name" in repr(slack.ws.current_view(AMY).view)
     fill_steps(slack, AMY, [{"child_name_1": "Ash One", "year_group_1": "year_6",
                              "child_name_2": "Bo Two", "year_group_2": "year_6", "date_of_birth_2": "2015-05-05"},
-                            *STEPS[2:]])
+                            *STEPS[3:]])
     assert "The device" in _current(slack, AMY)
     fill_steps(slack, AMY, [{"device": "Class laptop 4, locked in the office", "username": "y6-pupil"}])
     slack.submit_view(AMY, {})

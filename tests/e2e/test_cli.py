@@ -121,7 +121,7 @@ def test_demo_prints_the_whole_journey_without_the_childs_details(tmp_path: Path
     result = run([], clean_env(), tmp_path, timeout=120)  # no credentials: the demo
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for expected in ("Amy Clarke types /report-concern", "Step 1 of 7", "Recorded as OS-",
+    for expected in ("Amy Clarke types /report-concern", "Step 1 of 8", "Recorded as OS-",
                      "#dsl-team ← concernbot: Concern OS-", "Dan Hughes presses [Acknowledge]",
                      "acknowledged by @Dan Hughes", "record_view_refused  Tom Reed"):
         assert expected in out, expected

@@ -38,7 +38,7 @@ def test_unacknowledged_concern_goes_to_deputies_then_head(slack: SlackSimulator
 
 
 def test_an_urgent_concern_pages_the_team_and_head_on_submission(slack: SlackSimulator) -> None:
-    report(slack, AMY, [{**STEPS[0], "urgency": "urgent"}, *STEPS[1:]])
+    report(slack, AMY, [STEPS[0], {**STEPS[1], "urgency": "urgent"}, *STEPS[2:]])
     for user in (DAN, PRIYA, HELEN):
         page = wait_for(lambda u=user: slack.ws.dms_to(u), what=f"{user}'s page")[0]
         assert page.text.startswith(":rotating_light: Urgent concern OS-2026-0001 (Grooming) needs attention today")

@@ -19,24 +19,24 @@ def _draft(db: Database) -> Draft:
 
 def test_errors_are_shown_on_the_field_and_nothing_typed_is_lost(slack: SlackSimulator, db: Database) -> None:
     open_form(slack, AMY)
-    fill_steps(slack, AMY, STEPS[:1])
+    fill_steps(slack, AMY, STEPS[:2])
     reply = slack.submit_view(AMY, {"child_name_1": CHILD, "year_group_1": None}).json()
     assert reply == {"response_action": "errors", "errors": {"year_group_1": "Please answer this question."}}
     assert _draft(db).answers["child_name_1"] == CHILD  # saved even though the step was refused
-    fill_steps(slack, AMY, STEPS[1:2])
+    fill_steps(slack, AMY, STEPS[2:3])
     reply = slack.submit_view(AMY, {"occurred_on": "2026-11-25", "occurred_time": None}).json()
     assert reply["errors"] == {"occurred_on": "The date can't be in the future."}
     reply = slack.submit_view(AMY, {"occurred_on": "2026-11-24", "occurred_time": "10:30"}).json()
     assert reply["errors"] == {"occurred_time": "That time hasn't happened yet today."}
-    assert "Step 3 of 7" in view_text(slack.ws.current_view(AMY).view)
+    assert "Step 4 of 8" in view_text(slack.ws.current_view(AMY).view)
 
 
 def test_back_returns_to_the_previous_step_with_its_answers(slack: SlackSimulator, db: Database) -> None:
     open_form(slack, AMY)
-    fill_steps(slack, AMY, STEPS[:2])
+    fill_steps(slack, AMY, STEPS[:3])
     slack.click_in_view(AMY, BACK_ACTION, {"occurred_on": "2026-11-23"})
     # The earlier date typed before Back adds the "recording it late" step: 8 steps now.
-    wait_for(lambda: "Step 2 of 8" in view_text(slack.ws.current_view(AMY).view), what="step 2 again")
+    wait_for(lambda: "Step 3 of 9" in view_text(slack.ws.current_view(AMY).view), what="step 2 again")
     view = slack.ws.current_view(AMY).view
     name = next(b for b in view["blocks"] if b.get("block_id") == "child_name_1")
     assert name["element"]["initial_value"] == CHILD
@@ -45,16 +45,16 @@ def test_back_returns_to_the_previous_step_with_its_answers(slack: SlackSimulato
 
 def test_a_cancelled_report_is_offered_back_with_everything_typed(slack: SlackSimulator, db: Database) -> None:
     open_form(slack, AMY)
-    fill_steps(slack, AMY, STEPS[:3])
+    fill_steps(slack, AMY, STEPS[:4])
     assert slack.close_view(AMY).status == 200
     open_form(slack, AMY)
     resume = slack.ws.current_view(AMY).view
     assert "You started a report on 24 Nov 2026, 10:00 that hasn't been sent yet" in view_text(resume)
     reply = slack.submit_view(AMY, {}).json()  # "Carry on with it" is the default
-    assert "Step 4 of 7" in view_text(reply["view"])
-    fill_steps(slack, AMY, STEPS[3:])
+    assert "Step 5 of 8" in view_text(reply["view"])
+    fill_steps(slack, AMY, STEPS[4:])
     review = view_text(slack.ws.current_view(AMY).view)
-    assert CHILD in review and "Grooming" in review and "Step 7 of 7" in review
+    assert CHILD in review and "Grooming" in review and "Step 8 of 8" in review
 
 
 def test_throwing_a_draft_away_starts_afresh(slack: SlackSimulator, db: Database) -> None:
@@ -63,7 +63,7 @@ def test_throwing_a_draft_away_starts_afresh(slack: SlackSimulator, db: Database
     slack.close_view(AMY)
     open_form(slack, AMY)
     reply = slack.submit_view(AMY, {"resume_choice": "discard"}).json()
-    assert "Step 1 of 7" in view_text(reply["view"]) and CHILD not in json.dumps(reply["view"])
+    assert "Step 1 of 8" in view_text(reply["view"]) and CHILD not in json.dumps(reply["view"])
     with db.session() as session:
         assert sorted(d.status for d in session.scalars(select(Draft))) == ["discarded", "open"]
 
@@ -86,7 +86,7 @@ def test_a_double_submit_records_one_concern(slack: SlackSimulator, db: Database
 def test_tampered_or_borrowed_form_state_changes_nothing(slack: SlackSimulator, db: Database) -> None:
     open_form(slack, AMY)
     opened = slack.ws.current_view(AMY)
-    opened.view["private_metadata"] = opened.view["private_metadata"].replace("concern", "review")
+    opened.view["private_metadata"] = opened.view["private_metadata"].replace('"about"', '"review"')
     reply = slack.submit_view(AMY, STEPS[0]).json()
     assert "out of date" in view_text(reply["view"])
     assert _draft(db).answers == {}

@@ -10,7 +10,7 @@ from storage.db import Database
 from storage.models import Concern, InitialReview
 from tests.e2e.journey import STEPS, dsl_post, report, view_text
 
-NUDES = [{**STEPS[0], "category": "nudes"}, *STEPS[1:]]
+NUDES = [STEPS[0], {**STEPS[1], "category": "nudes"}, *STEPS[2:]]
 
 
 def _reviewable(slack: SlackSimulator):  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ def _at(clock: ManualClock, hour: int, minute: int = 0, day: int = 24) -> None:
 def test_an_unsent_draft_is_nudged_then_the_dsl_team_is_told(slack: SlackSimulator, bot: Runtime,
                                                              clock: ManualClock) -> None:
     open_form(slack, AMY)
-    fill_steps(slack, AMY, STEPS[:2])
+    fill_steps(slack, AMY, STEPS[:3])
     slack.close_view(AMY)
     _at(clock, 15, 29)
     assert bot.school_day.run() == 0

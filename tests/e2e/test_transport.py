@@ -58,7 +58,7 @@ def test_app_home_offers_a_report_button_that_opens_the_form(slack: SlackSimulat
     assert "Report a concern" in repr(home)
     slack.click_in_home(AMY, HOME_REPORT_ACTION)
     form = wait_for(lambda: slack.ws.current_view(AMY), what="the form from App Home").view
-    assert "Step 1 of 7" in view_text(form)
+    assert "Step 1 of 8" in view_text(form)
 
 
 def test_a_request_from_another_workspace_changes_nothing(slack: SlackSimulator, db: Database) -> None:

@@ -135,7 +135,7 @@ def test_two_people_acknowledging_at_once_give_one_acknowledgement(db: Database,
         changes = session.scalars(select(StatusChange.to_status).where(StatusChange.concern_id == concern.id))
         assert list(changes) == ["new", "acknowledged"]
         refreshes = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                   .where(OutboxMessage.kind == "dsl_alert_refresh"))
+                                   .where(OutboxMessage.kind == "alert_refresh"))
         assert refreshes == 1
 
 

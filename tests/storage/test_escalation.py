@@ -6,8 +6,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from flows.clock import ManualClock
-from flows.concern import Role
-from flows.routing import may_open
 from storage import escalation
 from storage.access import may_handle
 from storage.concerns import acknowledge
@@ -89,11 +87,3 @@ def test_friday_afternoon_escalates_on_monday_morning(db: Database, clock: Manua
     set_up_school(db, clock.now())
     concern = report(db, datetime(2026, 11, 27, 16, 45, tzinfo=LONDON))
     assert concern.escalate_at.astimezone(LONDON) == datetime(2026, 11, 30, 8, 15, tzinfo=LONDON)
-
-
-def test_the_head_sees_a_pupil_concern_only_once_it_reaches_them() -> None:
-    from flows.concern import SubjectKind
-    head = frozenset({Role.HEADTEACHER})
-    assert [may_open(SubjectKind.PUPIL, head, level) for level in (0, 1, 2)] == [False, False, True]
-    governor = frozenset({Role.ONLINE_SAFETY_GOVERNOR})
-    assert not any(may_open(SubjectKind.PUPIL, governor, level) for level in (0, 1, 2))

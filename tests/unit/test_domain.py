@@ -5,9 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from flows.clock import ManualClock, SystemClock
-from flows.concern import DSL_TEAM, Role, SubjectKind
 from flows.references import format_reference, parse_reference
-from flows.routing import Destination, may_open, route_for
 
 
 def test_references_are_zero_padded_and_parse_back() -> None:
@@ -18,19 +16,6 @@ def test_references_are_zero_padded_and_parse_back() -> None:
         parse_reference("2026-42")
     with pytest.raises(ValueError):
         format_reference(2026, 0)
-
-
-def test_a_pupil_concern_goes_to_the_dsl_channel() -> None:
-    assert route_for(SubjectKind.PUPIL).notify == (Destination.DSL_CHANNEL,)
-
-
-@pytest.mark.parametrize("role", list(Role))
-def test_only_the_dsl_team_may_open_a_pupil_concern(role: Role) -> None:
-    assert may_open(SubjectKind.PUPIL, frozenset({role})) is (role in DSL_TEAM)
-
-
-def test_nobody_without_a_role_may_open_anything() -> None:
-    assert not any(may_open(kind, frozenset()) for kind in SubjectKind)
 
 
 def test_manual_clock_moves_only_when_told() -> None:

@@ -14,7 +14,7 @@ from flows.report_form import (
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 TODAY = NOW.date()
 COMPLETE = {
-    "category": "cyberbullying", "urgency": "routine", "involves": [], "child_count": "1",
+    "subject": "pupil", "category": "cyberbullying", "urgency": "routine", "involves": [], "child_count": "1",
     "child_name_1": "Robin Example", "year_group_1": "year_4", "date_of_birth_1": None,
     "occurred_on": "2026-11-24", "occurred_time": "09:15", "others_present": "",
     "disclosure": "they keep posting about me", "why_concerned": "Robin was crying.",
@@ -28,16 +28,17 @@ def path(answers: dict) -> list[str]:
 
 
 def test_the_usual_path_and_positions() -> None:
-    assert path(COMPLETE) == ["concern", "children", "when", "disclosure", "account", "online", "review"]
-    assert str(REPORT_FORM.position("children", COMPLETE, TODAY)) == "Step 2 of 7"
+    assert path(COMPLETE) == ["about", "concern", "children", "when", "disclosure", "account", "online", "review"]
+    assert str(REPORT_FORM.position("children", COMPLETE, TODAY)) == "Step 3 of 8"
     assert REPORT_FORM.next_step("concern", COMPLETE, TODAY).id == "children"
     assert REPORT_FORM.next_step("review", COMPLETE, TODAY) is None
-    assert REPORT_FORM.previous_step("concern", COMPLETE, TODAY) is None
+    assert REPORT_FORM.previous_step("about", COMPLETE, TODAY) is None
+    assert str(REPORT_FORM.position("about", {}, TODAY)) == "Step 1 of 8"  # a pupil is assumed until told
 
 
 def test_an_earlier_incident_asks_why_it_is_late_and_flags_the_record() -> None:
     late = {**COMPLETE, "occurred_on": "2026-11-20", "late_reason": "I was off sick."}
-    assert path(late)[:4] == ["concern", "children", "when", "late"]
+    assert path(late)[:5] == ["about", "concern", "children", "when", "late"]
     assert REPORT_FORM.validate("late", {"late_reason": ""}, NOW) == {"late_reason": "Please answer this question."}
     answers = ReportAnswers.from_answers(late, TODAY)
     assert answers.reported_late and answers.late_reason == "I was off sick."

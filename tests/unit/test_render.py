@@ -38,7 +38,8 @@ def test_every_step_is_a_valid_modal_within_limits(step: str) -> None:
     assert check_view(view) == []
     assert view["notify_on_close"] is True
     has_back = any(b.get("block_id") == "navigation" for b in view["blocks"])
-    assert has_back is (step != "concern")
+    assert has_back is (REPORT_FORM.previous_step(step, answers, TODAY) is not None)
+    assert has_back is (step not in ("about", "adult", "other_person", "data", "urgent_notes"))  # off this path
     assert view["submit"]["text"] == ("Send to DSL team" if step == "review" else "Next")
 
 
