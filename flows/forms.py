@@ -221,7 +221,7 @@ class Form:
             if message:
                 errors[question.id] = message
         if not errors and step.check is not None:
-            errors.update(step.check(values, now_local))
+            errors.update(step.check({**(earlier or {}), **values}, now_local))
         return errors
 
     def missing(self, answers: Answers, now_local: datetime) -> list[Step]:

@@ -4,12 +4,17 @@ a clock the tests move, and a running bot against the sandbox workspace."""
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiosmtpd.controller import Controller
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -91,15 +96,41 @@ def sandbox() -> Iterator[SandboxServer]:
     server.stop()
 
 
-def bot_settings(sandbox: SandboxServer, database_url: str):  # type: ignore[no-untyped-def]
-    return load_settings(slack_bot_token=sandbox.workspace.bot_token, slack_signing_secret=SIGNING_SECRET,
-                         slack_app_token=None, slack_api_url=sandbox.api_url, database_url=database_url)
+class Mailbox:
+    """A real SMTP server on a free port (aiosmtpd), keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
 
 
 @pytest.fixture
-def bot(db: Database, sandbox: SandboxServer, clock: ManualClock, migrated_url: str) -> Iterator[Runtime]:
-    """The real bot, set up as the demo school, serving HTTP on a free port."""
-    runtime = Runtime(bot_settings(sandbox, migrated_url), clock=clock).build()
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+def bot_settings(sandbox: SandboxServer, database_url: str, smtp_port: int | None = None):  # type: ignore[no-untyped-def]
+    smtp = dict(smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_from="concernbot@oakfield.example",
+                smtp_security="none") if smtp_port else {}
+    return load_settings(slack_bot_token=sandbox.workspace.bot_token, slack_signing_secret=SIGNING_SECRET,
+                         slack_app_token=None, slack_api_url=sandbox.api_url, database_url=database_url, **smtp)
+
+
+@pytest.fixture
+def bot(db: Database, sandbox: SandboxServer, clock: ManualClock, migrated_url: str,
+        mailbox: tuple[Mailbox, int]) -> Iterator[Runtime]:
+    """The real bot, set up as the demo school, serving HTTP on a free port, emailing a local SMTP server."""
+    runtime = Runtime(bot_settings(sandbox, migrated_url, mailbox[1]), clock=clock).build()
     apply_school_file(runtime.client, runtime.identity.team_id, runtime.db, demo_school_file(), clock.now())
     runtime.start(port=0)
     yield runtime

@@ -144,3 +144,14 @@ def test_a_form_refuses_duplicate_ids() -> None:
     question = Question("q", "Q", Kind.SHORT_TEXT)
     with pytest.raises(ValueError, match="two questions"):
         Form("f", "F", steps=(Step("a", "A", questions=(question,)), Step("b", "B", questions=(question,))))
+
+
+def test_an_adult_must_be_chosen_or_named_unless_it_is_the_head() -> None:
+    staff = {"subject": "staff"}
+    assert REPORT_FORM.validate("adult", {"threshold": "harm"}, NOW, earlier=staff) == {
+        "adult_name": "Please choose them above or write their name."}
+    assert REPORT_FORM.validate("adult", {"threshold": "harm", "adult_user": "U0TOM"}, NOW, earlier=staff) == {}
+    assert REPORT_FORM.validate("adult", {"threshold": "low_level"}, NOW, earlier={"subject": "headteacher"}) == {}
+    assert REPORT_FORM.validate("about", {"subject": "pupil"}, NOW) == {
+        "child_count": "Please say how many children it is about."}
+    assert [s.id for s in REPORT_FORM.path({"subject": "headteacher"}, TODAY)][:3] == ["about", "adult", "concern"]

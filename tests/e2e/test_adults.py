@@ -1,0 +1,117 @@
+"""Concerns about adults, end to end: only the case manager hears of it, the person concerned and the
+DSL team never do, and the LADO or an outside chair gets an email with no names and no narrative."""
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.render.messages import ACKNOWLEDGE_ACTION, OPEN_RECORD_ACTION
+from bot.runtime import Runtime
+from bot.sandbox.client import SlackSimulator, wait_for
+from bot.sandbox.demo_workspace import AMY, DAN, DSL_CHANNEL, HELEN, OWEN, PRIYA, TOM
+from bot.school_setup import apply_school_file
+from bot.demo import demo_school_file
+from storage.db import Database
+from storage.models import Concern
+from tests.e2e.journey import STEPS, open_form, fill_steps, view_text
+
+ACCOUNT = "Mr Reed was seen messaging a Year 6 pupil on a personal phone and asking to meet after school."
+
+
+def _report_about_adult(slack: SlackSimulator, reporter: str, subject: str, adult: dict, threshold: str = "harm") -> dict:
+    open_form(slack, reporter)
+    fill_steps(slack, reporter, [
+        {"subject": subject},
+        {**adult, "threshold": threshold},
+        {"category": "social_networking", "urgency": "urgent"},
+        STEPS[3],
+        {"disclosure": None},
+        {"why_concerned": ACCOUNT, "reporter_position": "Year 6 teacher"},
+        {"online_details": "Messages on a personal phone."},
+    ])
+    return slack.submit_view(reporter, {}).json()
+
+
+def _everything_said(slack: SlackSimulator, mailbox) -> str:  # type: ignore[no-untyped-def]
+    return slack.ws.all_visible_text() + "\n".join(m.as_string() for m in mailbox[0].messages)
+
+
+def _refused(slack: SlackSimulator, user: str, message) -> bool:  # type: ignore[no-untyped-def]
+    before = slack.ws.current_view(user)
+    slack.click_in_message(user, message, OPEN_RECORD_ACTION)
+    view = wait_for(lambda: slack.ws.current_view(user) is not before and slack.ws.current_view(user), what="answer")
+    return "only available to the people the school's safeguarding policy names" in view_text(view.view)
+
+
+def test_a_concern_about_staff_goes_only_to_the_head_and_the_lado(slack: SlackSimulator, db: Database,
+                                                                  mailbox) -> None:  # type: ignore[no-untyped-def]
+    reply = _report_about_adult(slack, AMY, "staff", {"adult_user": TOM, "adult_role": "IT technician"})
+    assert "Recorded as OS-2026-0001" in view_text(reply["view"])
+    alert = wait_for(lambda: slack.ws.dms_to(HELEN), what="the head's confidential DM")[0]
+    assert "allegation of harm about a member of staff" in alert.text and "Tom" not in alert.text
+    assert ACKNOWLEDGE_ACTION in repr(alert.blocks)
+    email = wait_for(lambda: mailbox[0].messages, what="the LADO's email")[0]
+    assert email["To"] == "lado@county-council.example"
+    assert email["Subject"].strip() == "Oakfield Primary School: a concern needing your attention (OS-2026-0001)"
+    body = email.get_content()
+    assert "Please contact the headteacher through the school (the school office, 01234 567890)." in body
+    # Nobody else hears of it: not the DSL channel, not the person concerned, not the DSL team.
+    receipt = wait_for(lambda: slack.ws.dms_to(AMY), what="Amy's receipt")[0]
+    assert "gone only to the person the school's policy names" in receipt.text
+    assert slack.ws.messages_in(DSL_CHANNEL) == [] and not slack.ws.dms_to(TOM) and not slack.ws.dms_to(DAN)
+    for outsider in (TOM, DAN, PRIYA, OWEN):
+        assert _refused(slack, outsider, alert)
+    said = _everything_said(slack, mailbox)
+    for secret in ("Tom Reed", "Mr Reed", "Year 6 pupil", "IT technician", "Amy Clarke"):
+        assert secret not in said, secret
+    slack.click_in_message(HELEN, alert, ACKNOWLEDGE_ACTION)
+    wait_for(lambda: "Acknowledged by <@U0HELEN>" in alert.text, what="the head's DM to update")
+    with db.session() as session:
+        concern = session.scalars(select(Concern)).one()
+        assert (concern.subject_kind, concern.subject_user_id, concern.case_roles) == ("staff", TOM, ["headteacher"])
+
+
+def test_a_concern_about_the_head_goes_to_the_chair_and_lado_and_the_head_never_knows(
+        slack: SlackSimulator, bot: Runtime, mailbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Even when the head is also on the DSL team.
+    school = tmp_path / "school.yml"
+    school.write_text(demo_school_file().read_text().replace(
+        "    - priya.shah@oakfield.example", "    - priya.shah@oakfield.example\n    - helen.brooks@oakfield.example"))
+    apply_school_file(bot.client, "T0OAKFIELD", bot.db, school, bot.clock.now())
+    _report_about_adult(slack, AMY, "headteacher", {})
+    emails = wait_for(lambda: len(mailbox[0].messages) == 2 and mailbox[0].messages, what="two emails")
+    assert sorted(m["To"] for m in emails) == ["chair.of.governors@oakfield-governors.example",
+                                               "lado@county-council.example"]
+    chair = next(m for m in emails if m["To"].startswith("chair"))
+    assert "Please contact the chair of governors through the school" in chair.get_content()
+    wait_for(lambda: slack.ws.dms_to(AMY), what="Amy's receipt")
+    assert not slack.ws.dms_to(HELEN) and slack.ws.messages_in(DSL_CHANNEL) == []
+    slack.slash_command(HELEN, "/concerns", "status:all")
+    shown = view_text(wait_for(lambda: slack.ws.current_view(HELEN), what="Helen's incident log").view)
+    assert "OS-2026-0001" not in shown and "No concerns match" in shown
+    assert "Helen" not in _everything_said(slack, mailbox)
+    lado = next(m for m in emails if m["To"].startswith("lado")).get_content()
+    assert "headteacher" not in lado and "Please contact the chair of governors through the school" in lado
+
+
+def test_a_concern_about_a_dsl_goes_to_the_head_and_never_to_the_dsl_team(slack: SlackSimulator, mailbox) -> None:  # type: ignore[no-untyped-def]
+    _report_about_adult(slack, AMY, "staff", {"adult_user": DAN}, threshold="low_level")
+    alert = wait_for(lambda: slack.ws.dms_to(HELEN), what="the head's DM")[0]
+    assert "a low-level concern about a member of the DSL team" in alert.text
+    assert slack.ws.messages_in(DSL_CHANNEL) == [] and mailbox[0].messages == []  # low-level: no LADO email
+    for dsl in (DAN, PRIYA):
+        assert _refused(slack, dsl, alert)
+        slack.slash_command(dsl, "/concerns", "status:all")
+        assert "OS-2026-0001" not in view_text(wait_for(lambda u=dsl: slack.ws.current_view(u), what="log").view)
+
+
+def test_a_personal_data_breach_goes_to_the_dsl_channel_and_the_head_as_siro(slack: SlackSimulator) -> None:
+    open_form(slack, AMY)
+    fill_steps(slack, AMY, [{"subject": "nobody"}, {"personal_data": "yes"},
+                            {"category": "data_device_loss", "urgency": "urgent"}, STEPS[3],
+                            {"disclosure": None}, {"why_concerned": "A laptop with pupil records was left on a train.",
+                                                   "reporter_position": "Office manager"}, {}])
+    slack.submit_view(AMY, {})
+    wait_for(lambda: slack.ws.messages_in(DSL_CHANNEL), what="the DSL channel post")
+    breach = wait_for(lambda: [m for m in slack.ws.dms_to(HELEN) if "OS-2026-0001" in m.text], what="the SIRO's DM")
+    assert breach and "laptop" not in breach[0].text.lower()
