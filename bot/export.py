@@ -88,6 +88,7 @@ def export_summary(db: Database, team_id: str, viewer: str, filters: Filters, ou
     writer.writerow(["measure", "group", "value"])
     writer.writerow(["concerns", "all", summary.total])
     writer.writerow(["recorded late", "all", summary.recorded_late])
+    writer.writerow(["concerns about adults (count only)", "all", summary.about_adults])
     for group, counts in (("by category", summary.by_category), ("by month", summary.by_month),
                           ("by status", summary.by_status), ("referrals", summary.referrals)):
         for key, value in sorted(counts.items()):

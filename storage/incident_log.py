@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.concern import DSL_TEAM, Role
+from flows.concern import DSL_TEAM, Role, SubjectKind
 from flows.handling import ActionKind
 from flows.incident_log import Filters
 from flows.routing import handles
-from storage.access import ConcernSummary, may_handle, summarise
+from storage.access import ConcernSummary, case_roles, may_handle, summarise
 from storage.events import EventKind, log_event
 from storage.models import Concern, ConcernAction, School
 from storage.schools import roles_of
@@ -94,6 +94,7 @@ class Summary:
     minutes_to_acknowledge_median: float | None
     minutes_to_acknowledge_mean: float | None
     recorded_late: int
+    about_adults: int = 0  # concerns about adults appear only as this anonymous count
 
 
 def governors_summary(session: Session, team_id: str, viewer_id: str, filters: Filters) -> Summary | None:
@@ -102,7 +103,11 @@ def governors_summary(session: Session, team_id: str, viewer_id: str, filters: F
         return None
     school = session.get_one(School, team_id)
     zone = ZoneInfo(school.timezone)
-    concerns = list(session.scalars(_query(session, team_id, filters)))
+    every = list(session.scalars(_query(session, team_id, filters)))
+    concerns = [c for c in every if DSL_TEAM & case_roles(c)]
+    viewer_roles = roles_of(session, team_id, viewer_id)
+    about_adults = [c for c in every if not DSL_TEAM & case_roles(c) and c.subject_user_id != viewer_id
+                    and not (c.subject_kind == SubjectKind.HEADTEACHER and Role.HEADTEACHER in viewer_roles)]
     waits = [(c.acknowledged_at - c.reported_at).total_seconds() / 60 for c in concerns if c.acknowledged_at]
     referrals = Counter(
         ActionKind(k).label for k in session.scalars(
@@ -117,4 +122,5 @@ def governors_summary(session: Session, team_id: str, viewer_id: str, filters: F
         minutes_to_acknowledge_median=round(statistics.median(waits), 1) if waits else None,
         minutes_to_acknowledge_mean=round(statistics.fmean(waits), 1) if waits else None,
         recorded_late=sum(1 for c in concerns if c.reported_late),
+        about_adults=len(about_adults),
     )
