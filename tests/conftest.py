@@ -107,16 +107,32 @@ class Mailbox:
         return "250 OK"
 
 
+class MailServer:
+    """The local SMTP server; a test may stop it (an outage) and start it again on the same port."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.box = Mailbox()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.box, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
 @pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
+def mailbox() -> Iterator[MailServer]:
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 def bot_settings(sandbox: SandboxServer, database_url: str, smtp_port: int | None = None):  # type: ignore[no-untyped-def]
@@ -128,9 +144,9 @@ def bot_settings(sandbox: SandboxServer, database_url: str, smtp_port: int | Non
 
 @pytest.fixture
 def bot(db: Database, sandbox: SandboxServer, clock: ManualClock, migrated_url: str,
-        mailbox: tuple[Mailbox, int]) -> Iterator[Runtime]:
+        mailbox: MailServer) -> Iterator[Runtime]:
     """The real bot, set up as the demo school, serving HTTP on a free port, emailing a local SMTP server."""
-    runtime = Runtime(bot_settings(sandbox, migrated_url, mailbox[1]), clock=clock).build()
+    runtime = Runtime(bot_settings(sandbox, migrated_url, mailbox.port), clock=clock).build()
     apply_school_file(runtime.client, runtime.identity.team_id, runtime.db, demo_school_file(), clock.now())
     runtime.start(port=0)
     yield runtime

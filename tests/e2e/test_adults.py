@@ -1,6 +1,7 @@
 """Concerns about adults, end to end: only the case manager hears of it, the person concerned and the
 DSL team never do, and the LADO or an outside chair gets an email with no names and no narrative."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -33,7 +34,7 @@ def _report_about_adult(slack: SlackSimulator, reporter: str, subject: str, adul
 
 
 def _everything_said(slack: SlackSimulator, mailbox) -> str:  # type: ignore[no-untyped-def]
-    return slack.ws.all_visible_text() + "\n".join(m.as_string() for m in mailbox[0].messages)
+    return slack.ws.all_visible_text() + "\n".join(m.as_string() for m in mailbox.box.messages)
 
 
 def _refused(slack: SlackSimulator, user: str, message) -> bool:  # type: ignore[no-untyped-def]
@@ -50,7 +51,7 @@ def test_a_concern_about_staff_goes_only_to_the_head_and_the_lado(slack: SlackSi
     alert = wait_for(lambda: slack.ws.dms_to(HELEN), what="the head's confidential DM")[0]
     assert "allegation of harm about a member of staff" in alert.text and "Tom" not in alert.text
     assert ACKNOWLEDGE_ACTION in repr(alert.blocks)
-    email = wait_for(lambda: mailbox[0].messages, what="the LADO's email")[0]
+    email = wait_for(lambda: mailbox.box.messages, what="the LADO's email")[0]
     assert email["To"] == "lado@county-council.example"
     assert email["Subject"].strip() == "Oakfield Primary School: a concern needing your attention (OS-2026-0001)"
     body = email.get_content()
@@ -79,7 +80,7 @@ def test_a_concern_about_the_head_goes_to_the_chair_and_lado_and_the_head_never_
         "    - priya.shah@oakfield.example", "    - priya.shah@oakfield.example\n    - helen.brooks@oakfield.example"))
     apply_school_file(bot.client, "T0OAKFIELD", bot.db, school, bot.clock.now())
     _report_about_adult(slack, AMY, "headteacher", {})
-    emails = wait_for(lambda: len(mailbox[0].messages) == 2 and mailbox[0].messages, what="two emails")
+    emails = wait_for(lambda: len(mailbox.box.messages) == 2 and mailbox.box.messages, what="two emails")
     assert sorted(m["To"] for m in emails) == ["chair.of.governors@oakfield-governors.example",
                                                "lado@county-council.example"]
     chair = next(m for m in emails if m["To"].startswith("chair"))
@@ -98,7 +99,7 @@ def test_a_concern_about_a_dsl_goes_to_the_head_and_never_to_the_dsl_team(slack:
     _report_about_adult(slack, AMY, "staff", {"adult_user": DAN}, threshold="low_level")
     alert = wait_for(lambda: slack.ws.dms_to(HELEN), what="the head's DM")[0]
     assert "a low-level concern about a member of the DSL team" in alert.text
-    assert slack.ws.messages_in(DSL_CHANNEL) == [] and mailbox[0].messages == []  # low-level: no LADO email
+    assert slack.ws.messages_in(DSL_CHANNEL) == [] and mailbox.box.messages == []  # low-level: no LADO email
     for dsl in (DAN, PRIYA):
         assert _refused(slack, dsl, alert)
         slack.slash_command(dsl, "/concerns", "status:all")
@@ -115,3 +116,25 @@ def test_a_personal_data_breach_goes_to_the_dsl_channel_and_the_head_as_siro(sla
     wait_for(lambda: slack.ws.messages_in(DSL_CHANNEL), what="the DSL channel post")
     breach = wait_for(lambda: [m for m in slack.ws.dms_to(HELEN) if "OS-2026-0001" in m.text], what="the SIRO's DM")
     assert breach and "laptop" not in breach[0].text.lower()
+
+
+def test_an_email_that_cannot_be_sent_is_retried_and_the_case_manager_told(
+        slack: SlackSimulator, bot: Runtime, mailbox, clock) -> None:  # type: ignore[no-untyped-def]
+    mailbox.stop()  # the mail server is down
+    _report_about_adult(slack, AMY, "staff", {"adult_user": TOM})
+    wait_for(lambda: slack.ws.dms_to(HELEN), what="the head's DM")
+    for _ in range(3):  # each failure backs off; the clock moves past it and the sender tries again
+        clock.advance(timedelta(minutes=10))
+        bot.sender.drain()
+    warning = wait_for(lambda: [m for m in slack.ws.dms_to(HELEN) if "has not gone through" in m.text],
+                       what="the head told the email is failing")[0]
+    assert "telling the LADO about concern OS-2026-0001" in warning.text and "phone" in warning.text
+    assert mailbox.box.messages == []
+    mailbox.start()  # back up: the same email goes, once
+    clock.advance(timedelta(minutes=10))
+    bot.sender.drain()
+    assert [m["To"] for m in wait_for(lambda: mailbox.box.messages, what="the email")] == ["lado@county-council.example"]
+    clock.advance(timedelta(hours=1))
+    bot.sender.drain()
+    assert len(mailbox.box.messages) == 1
+    assert len([m for m in slack.ws.dms_to(HELEN) if "has not gone through" in m.text]) == 1
