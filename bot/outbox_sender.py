@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import datetime
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -130,6 +131,9 @@ class OutboxSender:
             return messages.assigned_notice(summary, item.payload.get("by"))
         if item.kind is OutboxKind.EMAIL_FAILED:
             return messages.email_failed(summary, str(item.payload.get("to")))
+        if item.kind is OutboxKind.DEADLINE_REMINDER:
+            due = datetime.fromisoformat(str(item.payload["due_at"]))
+            return messages.deadline_reminder(summary, str(item.payload["clock"]), str(item.payload["stage"]), due, tz)
         render = {OutboxKind.REPORTER_RECEIPT: messages.reporter_receipt,
                   OutboxKind.REPORTER_ACKNOWLEDGED: messages.reporter_acknowledged,
                   OutboxKind.REPORTER_CLOSED: messages.reporter_closed}[item.kind]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from flows.clock import Clock
 from sqlalchemy import select
 
-from storage import daily, escalation
+from storage import daily, deadlines, escalation
 from storage.db import Database
 from storage.models import School
 
@@ -41,7 +41,8 @@ class EscalationSweep:
 
 
 class SchoolDaySweep:
-    """Draft nudges, end-of-day notices of unsent drafts, and assignees' morning reminders."""
+    """Draft nudges, end-of-day notices of unsent drafts, assignees' morning reminders, and reminders of
+    the LADO's and the ICO's deadlines."""
 
     def __init__(self, db: Database, clock: Clock, kick_outbox: Callable[[], None]) -> None:
         self._db, self._clock, self._kick = db, clock, kick_outbox
@@ -54,6 +55,8 @@ class SchoolDaySweep:
         for team_id in team_ids:
             with self._db.session() as session:
                 queued += daily.run_school_day(session, session.get_one(School, team_id), now)
+        with self._db.session() as session:
+            queued += deadlines.remind_due(session, now)  # statutory clocks run on calendar time, every day
         if queued:
             self._kick()
         return queued

@@ -26,6 +26,8 @@ class ActionKind(StrEnum):
     TECHNICAL_STAFF = "technical_staff"
     SANCTION = "sanction"
     HANDED_TO = "handed_to"
+    ICO_REPORTED = "ico_reported"
+    ICO_NOT_REPORTED = "ico_not_reported"
     OTHER = "other"
     NOT_REFERRED = "not_referred"
 
@@ -49,17 +51,20 @@ ACTION_LABELS: dict[ActionKind, str] = {
     ActionKind.TECHNICAL_STAFF: "Passed to technical staff (filtering)",
     ActionKind.SANCTION: "Sanction under the behaviour policy",
     ActionKind.HANDED_TO: "Handed to another member of staff",
+    ActionKind.ICO_REPORTED: "Personal-data breach reported to the ICO",
+    ActionKind.ICO_NOT_REPORTED: "Decided the ICO need not be told (no risk to people)",
     ActionKind.OTHER: "Other action",
     ActionKind.NOT_REFERRED: "Decided not to refer",
 }
 REFERRALS = frozenset({ActionKind.SOCIAL_CARE, ActionKind.POLICE, ActionKind.CEOP, ActionKind.IWF,
                        ActionKind.LOCAL_AUTHORITY, ActionKind.LADO})
 NOT_REFERRED_REASON = "Please write why you decided not to refer: the record must show the reason."
+REASON_REQUIRED = frozenset({ActionKind.NOT_REFERRED, ActionKind.ICO_NOT_REPORTED})
 
 
 def _reason_for_not_referring(answers: Answers, now_local: datetime) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if answers.get("action") == ActionKind.NOT_REFERRED and len(str(answers.get("note") or "").strip()) < 10:
+    if answers.get("action") in REASON_REQUIRED and len(str(answers.get("note") or "").strip()) < 10:
         errors["note"] = NOT_REFERRED_REASON
     day, at = answers.get("taken_on"), answers.get("taken_time")
     if isinstance(day, str) and isinstance(at, str) and date.fromisoformat(day) == now_local.date():

@@ -18,7 +18,9 @@ from flows.concern import Category, Role, Status, SubjectKind, Urgency
 from flows.report_form import ReportAnswers
 from flows.routing import may_open
 from storage.events import EventKind, events_for, log_event
-from storage.models import Concern, ConcernAction, ConcernChild, ConcernEvent, InitialReview, StatusChange
+from storage.models import (
+    Concern, ConcernAction, ConcernChild, ConcernEvent, Deadline, InitialReview, StatusChange,
+)
 from storage.schools import roles_of
 
 
@@ -56,6 +58,7 @@ class ConcernRecord:
     initial_review: InitialReview | None = None
     # For each child in this concern (in order), their other concerns this viewer may open, newest first.
     chronology: list[list[ConcernSummary]] = field(default_factory=list)
+    deadlines: list[Deadline] = field(default_factory=list)
 
 
 def summarise(concern: Concern, has_initial_review: bool = False) -> ConcernSummary:
@@ -128,6 +131,8 @@ def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,
         actions=actions,
         initial_review=review,
         chronology=chronology,
+        deadlines=list(session.scalars(select(Deadline).where(Deadline.concern_id == concern.id)
+                                       .order_by(Deadline.kind))),
     )
 
 

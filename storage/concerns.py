@@ -23,6 +23,7 @@ from storage.models import Concern, ConcernChild, Draft, OutboxMessage, Referenc
 from storage.schools import holders, school_day
 from storage.outbox import OutboxKind, enqueue, enqueue_once
 from storage.outcomes import Outcome, Result
+from storage.deadlines import start_clocks
 from storage.routing import decide
 
 
@@ -83,6 +84,7 @@ def submit_report(session: Session, draft: Draft, answers: ReportAnswers, school
     draft.status = DraftStatus.SUBMITTED
     draft.concern_id = concern.id
     draft.updated_at = now
+    start_clocks(session, concern, school, lado=decision.subject.is_adult and answers.meets_harm_threshold, now=now)
     _notify(session, concern, decision, answers, draft, now)
     return concern
 

@@ -13,6 +13,7 @@ from flows.escalation import TOP
 from flows.nudes import InitialReview as ReviewAnswers
 from flows.routing import handles
 from flows.handling import ActionAnswers, may_act, status_after_action
+from storage import deadlines
 from storage.access import case_roles, may_handle, summarise
 from storage.concerns import find_concern
 from storage.events import EventKind, log_event
@@ -59,6 +60,7 @@ def record_action(session: Session, team_id: str, concern_id: int, actor_id: str
                               taken_on=answers.taken_on, taken_time=answers.taken_time, note=answers.note,
                               recorded_by=actor_id, recorded_at=now))
     _move(session, concern, status_after_action(Status(concern.status)), actor_id, now)
+    deadlines.meet(session, concern.id, answers.action.value, now)
     event = log_event(session, team_id, concern.id, EventKind.ACTION_RECORDED, actor_id, now,
                       action=answers.action.value)
     session.flush()

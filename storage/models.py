@@ -222,6 +222,23 @@ class ConcernChild(Base):
     name_key: Mapped[str] = mapped_column(String(200))
 
 
+class Deadline(Base):
+    """A statutory clock on a concern (LADO, ICO): when it falls due, when met, and each reminder sent."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (UniqueConstraint("concern_id", "kind", name="uq_deadline_kind"),
+                      Index("ix_deadlines_open", "met_at", "due_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(TEAM_ID)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    met_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    overdue_reminded_at: Mapped[datetime | None]
+
+
 class ConcernEvent(Base):
     """The append-only log of everything that happened to a concern: no update, no delete."""
 

@@ -26,7 +26,8 @@ class OutboxKind(StrEnum):
     ALERT_REFRESH = "alert_refresh"  # brings every announcement of a concern (channel post, DMs) up to date
     CASE_ALERT = "case_alert"  # a concern about an adult, to its case manager by DM
     EMAIL = "email"
-    EMAIL_FAILED = "email_failed"  # the email keeps failing: the case manager is told, and it is still retried  # to the LADO, or a chair outside the workspace: reference, school, date; no names
+    EMAIL_FAILED = "email_failed"
+    DEADLINE_REMINDER = "deadline_reminder"  # the LADO's working day or the ICO's 72 hours running out  # the email keeps failing: the case manager is told, and it is still retried  # to the LADO, or a chair outside the workspace: reference, school, date; no names
     REPORTER_RECEIPT = "reporter_receipt"
     REPORTER_ACKNOWLEDGED = "reporter_acknowledged"
     IMMEDIATE_PAGE = "immediate_page"

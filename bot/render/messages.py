@@ -28,11 +28,8 @@ def _status_line(summary: ConcernSummary, timezone: str) -> str:
     return f"{summary.status.label}, acknowledged by {by} at {at}"
 
 
-def dsl_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:
-    """The DSL channel's post for a concern, as it stands now (it is updated in place)."""
-    siren = ":rotating_light: " if summary.urgency is Urgency.IMMEDIATE else ""
-    text = (f"{siren}Concern {summary.reference} · {summary.category.label} · {summary.urgency.label} · "
-            f"reported by {mention(summary.reporter_id)} · {_status_line(summary, timezone)}")
+def _buttons(summary: ConcernSummary) -> list[dict]:
+    """What can be done next, on the channel post and the case manager's DM alike."""
     value = str(summary.id)
     buttons = []
     if summary.status is Status.NEW:
@@ -43,6 +40,15 @@ def dsl_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]
         buttons += [button("Record action", RECORD_ACTION_ACTION, value),
                     button("Assign", ASSIGN_ACTION, value), button("Close", CLOSE_ACTION, value)]
     buttons.append(button("Open record", OPEN_RECORD_ACTION, value))
+    return buttons
+
+
+def dsl_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:
+    """The DSL channel's post for a concern, as it stands now (it is updated in place)."""
+    siren = ":rotating_light: " if summary.urgency is Urgency.IMMEDIATE else ""
+    text = (f"{siren}Concern {summary.reference} · {summary.category.label} · {summary.urgency.label} · "
+            f"reported by {mention(summary.reporter_id)} · {_status_line(summary, timezone)}")
+    buttons = _buttons(summary)
     blocks = [
         header(f"{'🚨 ' if siren else ''}Concern {summary.reference}"),
         fields(("Category", summary.category.label), ("Urgency", summary.urgency.label),
@@ -74,9 +80,7 @@ def case_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]
     kind = "an allegation of harm" if summary.meets_harm_threshold else "a low-level concern"
     text = (f"Concern {summary.reference} · {kind} about {SUBJECT_WORDS[summary.subject_kind]} · "
             f"{summary.category.label} · reported by {mention(summary.reporter_id)} · {_status_line(summary, timezone)}")
-    value = str(summary.id)
-    buttons = [button("Acknowledge", ACKNOWLEDGE_ACTION, value, style="primary")] if summary.status is Status.NEW else []
-    buttons.append(button("Open record", OPEN_RECORD_ACTION, value))
+    buttons = _buttons(summary)
     lado = ("The LADO must be told within one working day; do not investigate or interview before speaking "
             "to them." if summary.meets_harm_threshold else "Recorded confidentially as a low-level concern.")
     blocks = [
@@ -90,6 +94,21 @@ def case_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]
         actions(*buttons, block_id=f"concern:{summary.id}"),
     ]
     return text, blocks
+
+
+def deadline_reminder(summary: ConcernSummary, clock: str, stage: str, due: datetime, timezone: str
+                      ) -> tuple[str, list[Block]]:
+    when = local_time(due, timezone)
+    if clock == "lado":
+        duty = ("the LADO must be told within one working day of an allegation about an adult. Record it with "
+                "Record action, 'Referred to the LADO', once you have spoken to them")
+    else:
+        duty = ("a personal-data breach that risks people's rights must be reported to the ICO within 72 hours. "
+                "Record the decision with Record action, either way")
+    lead = f"is overdue: it was due by {when}" if stage == "overdue" else f"is due by {when}"
+    text = f"Concern {summary.reference}: {duty}. It {lead}."
+    return text, [section((":rotating_light: " if stage == "overdue" else ":alarm_clock: ") + text),
+                  actions(button("Open record", OPEN_RECORD_ACTION, str(summary.id)))]
 
 
 def email_failed(summary: ConcernSummary, to: str) -> tuple[str, list[Block]]:

@@ -15,6 +15,7 @@ EVENT_WORDS = {
     "record_view_refused": "tried to open the record (refused)", "action_recorded": "recorded an action",
     "assigned": "assigned it", "closed": "closed it", "handling_refused": "tried to act on it (refused)",
     "escalated": "escalated (not acknowledged in time)", "initial_review": "recorded the initial review",
+    "exported": "exported it in the incident log", "emailed": "emailed the case's outside contact",
 }
 INVOLVEMENT_LABELS = {c.value: c.label for c in INVOLVEMENT_CHOICES}
 MAX_HISTORY_LINES = 30
@@ -59,6 +60,22 @@ def _written(answers: ReportAnswers) -> list[Block]:
     ):
         if text:
             blocks += [context(f"*{label}*"), typed_text(text)]
+    return blocks
+
+
+CLOCK_WORDS = {"lado": "The LADO must be told within one working day", "ico": "The ICO must be told within 72 hours"}
+
+
+def _clocks(record: ConcernRecord, timezone: str) -> list[Block]:
+    blocks: list[Block] = []
+    for deadline in record.deadlines:
+        state = (f"done at {local_time(deadline.met_at, timezone)}" if deadline.met_at
+                 else f"*due by {local_time(deadline.due_at, timezone)}*")
+        blocks.append(section(f":alarm_clock: {CLOCK_WORDS[deadline.kind]}: {state}."))
+    emailed = [e for e in record.events if e.kind == "emailed"]
+    for event in emailed:
+        whom = "the LADO" if event.data.get("to") == "lado" else "the chair of governors"
+        blocks.append(context(f"Emailed {whom} (no names, no details) at {local_time(event.at, timezone)}."))
     return blocks
 
 
@@ -110,6 +127,7 @@ def record_view(record: ConcernRecord, timezone: str) -> dict:
     blocks += [context("*Child*" if len(a.children) == 1 else "*Children*"), typed_text(_children(a))]
     blocks += _chronology(record, timezone)
     blocks += _written(a)
+    blocks += _clocks(record, timezone)
     blocks += _initial_review(record)
     blocks += _actions(record)
     blocks.append(context("*History*"))
