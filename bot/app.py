@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.listeners import concern_actions, handling, home, incident_log, report
 from bot.services import Services, inject
 
 log = logging.getLogger(__name__)
+LISTENER_THREADS = 64
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ def create_app(*, signing_secret: str, client: WebClient, identity: BotIdentity,
     app = App(
         signing_secret=signing_secret, client=client, authorize=authorize,
         process_before_response=False, logger=logging.getLogger("concernbot.bolt"),
+        # Bolt runs each listener (its ack, then the slow part) on this pool; with Bolt's default of 5
+        # threads, five slow Web API calls would leave the sixth request unacknowledged past 3 seconds.
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
     app.use(inject(services))
     report.register(app)

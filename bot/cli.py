@@ -26,6 +26,8 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations report themselves only on trouble
     logging.getLogger("slack_sdk").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # Bolt logs whole request and response bodies at DEBUG, and those carry what people typed.
+    logging.getLogger("concernbot.bolt").setLevel(max(logging.INFO, logging.getLevelName(level)))
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

@@ -77,7 +77,7 @@ class OutboxSender:
                 self._send(session, item)
                 mark_sent(session, item.id, self._clock.now())
             return True
-        except (SlackApiError, SlackClientError, NotReady, EmailNotConfigured, smtplib.SMTPException, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad row must never hold up the rows behind it
             error = _describe(exc)
             with self._db.session() as session:
                 retry_at = mark_failed(session, item.id, item.attempts, self._clock.now(), error)
@@ -201,7 +201,13 @@ class OutboxSender:
         self._client.chat_postMessage(channel=self._im(user_id), text=text, blocks=blocks)
 
 
+EXPECTED = (SlackApiError, SlackClientError, NotReady, EmailNotConfigured, smtplib.SMTPException, OSError)
+
+
 def _describe(exc: Exception) -> str:
+    """What went wrong, fit for a log line: an unexpected error gives only its type (its text could hold data)."""
     if isinstance(exc, SlackApiError):
         return f"Slack answered {exc.response.status_code}: {exc.response.get('error', 'unknown error')}"
-    return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, EXPECTED):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__} (unexpected; see the code path for this kind)"

@@ -203,9 +203,22 @@ def on_back(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> 
     client.views_update(view_id=action.view.id, hash=action.view.hash, view=view)
 
 
-def on_closed(ack: Ack) -> None:
-    """Cancel closes the modal; the draft stays saved and /report-concern offers to resume it."""
+def on_closed(ack: Ack, body: dict[str, Any], context: Any) -> None:
+    """Cancel closes the modal. What was typed on this step is kept (unchecked), with the rest of the
+    draft, and /report-concern offers to resume it."""
     ack()
+    svc = services_of(context)
+    payload = ViewPayload.model_validate(body)
+    try:
+        meta = svc.codec.load(FormMetadata, payload.view.private_metadata)
+        step = REPORT_FORM.step(meta.step_id)
+    except (MetadataError, KeyError):
+        return
+    with svc.db.session() as session:
+        draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id)
+        if draft is not None and draft.status == DraftStatus.OPEN:
+            typed = read_answers(step, payload.view.state.values, draft.answers)
+            save_answers(draft, {k: v for k, v in typed.items() if v not in (None, "", [])}, svc.clock.now())
 
 
 def register(app: App) -> None:

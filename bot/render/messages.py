@@ -119,10 +119,10 @@ def email_failed(summary: ConcernSummary, to: str) -> tuple[str, list[Block]]:
 
 
 def reporter_receipt(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:
-    who = "the safeguarding team has" if not summary.subject_kind.is_adult else \
-        "it has gone only to the person the school's policy names, who has"
+    who = "the safeguarding team is" if not summary.subject_kind.is_adult else \
+        "it is going only to the person the school's policy names, who is"
     text = (f"Thank you. Your concern {summary.reference} was recorded at "
-            f"{local_time(summary.reported_at, timezone)} and {who} been told.")
+            f"{local_time(summary.reported_at, timezone)} and {who} being told.")
     return text, [section(f":white_check_mark: {text} You'll hear here when someone has picked it up.")]
 
 

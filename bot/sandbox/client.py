@@ -165,14 +165,17 @@ class SlackSimulator:
                 opened.closed = True
                 self.ws.note(f"{self.ws.users[opened.user_id].real_name}'s modal closes")
 
-    def close_view(self, user_id: str, view_id: str | None = None) -> BotResponse:
+    def close_view(self, user_id: str, view_id: str | None = None,
+                   answers: dict[str, Any] | None = None) -> BotResponse:
+        """Cancel: Slack tells the app (when asked to) and sends what was typed in the view's state."""
         opened = self.view_of(user_id, view_id)
         opened.closed = True
         self.ws.note(f"{self.ws.users[user_id].real_name} presses Cancel")
         if not opened.view.get("notify_on_close"):
             return BotResponse(200, "")
+        view = {**opened.view, "state": {"values": state_values(opened.view, answers or {})}}
         payload = {"type": "view_closed", **self._who(user_id), "api_app_id": API_APP_ID,
-                   "view": opened.view, "is_cleared": False}
+                   "view": view, "is_cleared": False}
         return self.post_payload(payload)
 
     @staticmethod

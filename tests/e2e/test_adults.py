@@ -58,7 +58,7 @@ def test_a_concern_about_staff_goes_only_to_the_head_and_the_lado(slack: SlackSi
     assert "Please contact the headteacher through the school (the school office, 01234 567890)." in body
     # Nobody else hears of it: not the DSL channel, not the person concerned, not the DSL team.
     receipt = wait_for(lambda: slack.ws.dms_to(AMY), what="Amy's receipt")[0]
-    assert "gone only to the person the school's policy names" in receipt.text
+    assert "going only to the person the school's policy names" in receipt.text
     assert slack.ws.messages_in(DSL_CHANNEL) == [] and not slack.ws.dms_to(TOM) and not slack.ws.dms_to(DAN)
     for outsider in (TOM, DAN, PRIYA, OWEN):
         assert _refused(slack, outsider, alert)

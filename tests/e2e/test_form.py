@@ -100,3 +100,16 @@ def test_tampered_or_borrowed_form_state_changes_nothing(slack: SlackSimulator, 
     with db.session() as session:
         amy_draft = session.scalars(select(Draft).where(Draft.reporter_id == AMY, Draft.status == "open")).one()
         assert amy_draft.answers == {}
+
+
+def test_cancel_keeps_what_was_typed_on_the_current_step(slack: SlackSimulator, db: Database) -> None:
+    open_form(slack, AMY)
+    fill_steps(slack, AMY, STEPS[:4])
+    slack.close_view(AMY, answers={"disclosure": "They said the man knows where I live."})
+    wait_for(lambda: _draft(db).answers.get("disclosure"), what="the typed words to be saved")
+    assert _draft(db).answers["disclosure"] == "They said the man knows where I live."
+    open_form(slack, AMY)
+    slack.submit_view(AMY, {})  # carry on
+    shown = slack.ws.current_view(AMY).view
+    box = next(b for b in shown["blocks"] if b.get("block_id") == "disclosure")
+    assert box["element"]["initial_value"] == "They said the man knows where I live."

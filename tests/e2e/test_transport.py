@@ -66,3 +66,23 @@ def test_a_request_from_another_workspace_changes_nothing(slack: SlackSimulator,
     assert reply.status in (200, 401)
     time.sleep(0.3)
     assert _drafts(db) == 0 and slack.ws.views == {}
+
+
+def test_many_commands_at_once_are_all_acknowledged_while_slack_is_slow(slack: SlackSimulator) -> None:
+    import concurrent.futures
+
+    from bot.sandbox.demo_workspace import DAN, HELEN, OWEN, PRIYA, TOM
+
+    slack.ws.delays["views.open"] = 2.0  # every views.open hangs; acknowledgements must not wait for them
+    users = [AMY, DAN, PRIYA, HELEN, OWEN, TOM] * 2
+
+    def command(user: str) -> tuple[int, float]:
+        started = time.perf_counter()
+        reply = slack.slash_command(user)
+        return reply.status, time.perf_counter() - started
+
+    with concurrent.futures.ThreadPoolExecutor(len(users)) as pool:
+        results = list(pool.map(command, users))
+    assert all(status == 200 for status, _ in results)
+    slowest = max(elapsed for _, elapsed in results)
+    assert slowest < 1.5, f"the slowest of {len(users)} acknowledgements took {slowest:.2f}s"
