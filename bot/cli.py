@@ -31,6 +31,16 @@ def configure_logging(level: str) -> None:
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use a number from 1 to 65535")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="concernbot", description=(
         "Record and act on online-safety concerns in Slack. With no Slack credentials in the environment "
@@ -40,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--database-url", help="use this database instead of a fresh SQLite file")
     serve = commands.add_parser("serve", help="run against a real workspace (Socket Mode if SLACK_APP_TOKEN)")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default 0.0.0.0)")
-    serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+    serve.add_argument("--port", type=_port, default=3000, help="HTTP mode: port (default 3000)")
     setup = commands.add_parser("setup", help="load the school's set-up file (idempotent)")
     setup.add_argument("file", type=Path, help="the school's YAML file")
     export = commands.add_parser("export", help="the incident log (CSV, DSL team) or governors' summary")
@@ -58,7 +68,12 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     settings.require_slack()
     runtime = Runtime(settings)
     socket_mode = settings.slack_app_token is not None
-    runtime.start(host=host, port=port, http=not socket_mode)
+    try:
+        runtime.start(host=host, port=port, http=not socket_mode)
+    except OSError as exc:
+        runtime.stop()
+        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): stop whatever is using it, "
+                          "or choose another with --port.") from None
     for warning in runtime.warnings:
         log.warning("%s", warning)
     try:

@@ -31,6 +31,7 @@ from storage.drafts import DraftStatus
 from storage.events import EventKind, log_event
 from storage.models import Draft, Notification, RoleAssignment, School
 from storage.outbox import OutboxItem, OutboxKind, claim_due, mark_failed, mark_sent
+from storage.routing import decide
 from storage.schools import get_school
 
 log = logging.getLogger(__name__)
@@ -187,9 +188,14 @@ class OutboxSender:
         if item.kind is OutboxKind.DRAFT_NUDGE:
             self._direct_message(draft.reporter_id, *messages.draft_nudge(draft.created_at, tz))
             return
+        text, blocks = messages.draft_unsent(draft.reporter_id, draft.created_at, category, tz)
+        decision = decide(session, item.team_id, draft.answers)
+        if not decision.channel:  # an unsent report about an adult: only its case manager may hear of it
+            for user_id in decision.dm:
+                self._direct_message(user_id, text, blocks)
+            return
         if school is None or not school.dsl_channel_id:
             raise NotReady("no DSL channel is configured: run `concernbot setup school.yml`")
-        text, blocks = messages.draft_unsent(draft.reporter_id, draft.created_at, category, tz)
         self._client.chat_postMessage(channel=school.dsl_channel_id, text=text, blocks=blocks)
 
     def _im(self, user_id: str | None) -> str:

@@ -28,6 +28,9 @@ def read_school_file(path: Path) -> SchoolFile:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SetupError(f"{path}: no such file; pass the path to your school's set-up file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a readable text file"
+        raise SetupError(f"{path}: cannot be read ({reason}); pass the path to your school's YAML file.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     smtp_from: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
 
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _not_blank(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is set but empty: set it to the value from your Slack app, or unset it")
+        return value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:

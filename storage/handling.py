@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from flows.concern import Category, Role, Status
 from flows.escalation import TOP
@@ -39,11 +39,19 @@ def handleable(session: Session, team_id: str, concern_id: int, actor_id: str, w
     return concern, None
 
 
-def _move(session: Session, concern: Concern, to: Status, actor_id: str, now: datetime) -> None:
-    if concern.status != to.value:
-        session.add(StatusChange(team_id=concern.team_id, concern_id=concern.id, from_status=concern.status,
-                                 to_status=to.value, actor_id=actor_id, at=now))
-        concern.status = to.value
+def _move(session: Session, concern: Concern, to: Status, actor_id: str, now: datetime) -> bool:
+    """Change status only if nobody else changed it first (a conditional update); true if it is now `to`."""
+    before = concern.status
+    if before == to.value:
+        return True
+    moved = session.execute(update(Concern).where(Concern.id == concern.id, Concern.status == before)
+                            .values(status=to.value)).rowcount  # type: ignore[attr-defined]
+    session.refresh(concern)
+    if not moved:
+        return concern.status == to.value
+    session.add(StatusChange(team_id=concern.team_id, concern_id=concern.id, from_status=before,
+                             to_status=to.value, actor_id=actor_id, at=now))
+    return True
 
 
 def _refresh_post(session: Session, concern: Concern, now: datetime, cause: int) -> None:
@@ -122,10 +130,16 @@ def close(session: Session, team_id: str, concern_id: int, actor_id: str, outcom
     concern, problem = handleable(session, team_id, concern_id, actor_id, "close", now)
     if concern is None:
         return Outcome(problem or Result.NOT_FOUND)
+    before = concern.status
+    moved = session.execute(update(Concern).where(Concern.id == concern.id, Concern.status == before)
+                            .values(status=Status.CLOSED.value, closed_by=actor_id, closed_at=now)).rowcount  # type: ignore[attr-defined]
+    session.refresh(concern)
+    if not moved:  # someone else closed it (or acted) first: theirs stands, and this outcome is not recorded
+        return Outcome(Result.NOT_OPEN, summarise(concern))
+    session.add(StatusChange(team_id=team_id, concern_id=concern.id, from_status=before,
+                             to_status=Status.CLOSED.value, actor_id=actor_id, at=now))
     session.add(ConcernAction(team_id=team_id, concern_id=concern.id, kind=OUTCOME, taken_on=today,
                               note=outcome, recorded_by=actor_id, recorded_at=now))
-    _move(session, concern, Status.CLOSED, actor_id, now)
-    concern.closed_by, concern.closed_at = actor_id, now
     event = log_event(session, team_id, concern.id, EventKind.CLOSED, actor_id, now)
     session.flush()
     _refresh_post(session, concern, now, event.id)

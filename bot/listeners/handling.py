@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metadata import ConcernMetadata, load_or_expire
 from bot.payloads import BlockActions, ViewPayload
@@ -27,6 +28,7 @@ from storage.outcomes import Outcome, Result
 from storage.schools import ensure_school
 
 log = logging.getLogger(__name__)
+SAVE_FAILED = "We couldn't save this just now, so nothing changed. What you typed is still here: please try again."
 NOT_OPEN_TEXT = "This concern is not open for that just now: it may not be acknowledged yet, or it is closed."
 INVALID_ASSIGNEE = "Only the DSL or a deputy DSL can look after this concern."
 
@@ -94,12 +96,17 @@ def _submitter(kind: Handling):  # type: ignore[no-untyped-def]
             return
         step = kind.form.first_step
         values = read_answers(step, payload.view.state.values, {})
-        with svc.db.session() as session:
-            school = ensure_school(session, payload.team.id, svc.default_timezone, svc.clock.now())
-            now_local = svc.local_now(school.timezone)
-            errors = kind.form.validate(step.id, values, now_local)
-            outcome = None if errors else kind.apply(session, payload.team.id, meta.concern_id, payload.user.id,
-                                                     values, svc.clock.now(), now_local.date())
+        try:
+            with svc.db.session() as session:
+                school = ensure_school(session, payload.team.id, svc.default_timezone, svc.clock.now())
+                now_local = svc.local_now(school.timezone)
+                errors = kind.form.validate(step.id, values, now_local)
+                outcome = None if errors else kind.apply(session, payload.team.id, meta.concern_id,
+                                                         payload.user.id, values, svc.clock.now(), now_local.date())
+        except SQLAlchemyError:
+            log.exception("could not save %s on concern id %s", kind.form.id, meta.concern_id)
+            ack(response_action="errors", errors={step.questions[0].id: SAVE_FAILED})
+            return
         if errors:
             ack(response_action="errors", errors=errors)
         elif outcome.result is Result.DONE:

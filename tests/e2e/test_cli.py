@@ -130,6 +130,18 @@ def test_demo_prints_the_whole_journey_without_the_childs_details(tmp_path: Path
     assert result.stderr == ""
 
 
+def test_a_port_in_use_or_out_of_range_is_one_line(slack_env: dict[str, str], tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run(["serve", "--host", "127.0.0.1", "--port", str(port)], slack_env, tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"concernbot: cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    out_of_range = run(["serve", "--port", "70000"], slack_env, tmp_path)
+    assert out_of_range.returncode == 2 and "70000 is not a port" in out_of_range.stderr
+
+
 def test_db_upgrade(slack_env: dict[str, str], tmp_path: Path) -> None:
     result = run(["db", "upgrade"], {**slack_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}, tmp_path)
     assert (result.returncode, result.stdout.strip()) == (0, "database is up to date")

@@ -71,3 +71,15 @@ def test_assignees_are_reminded_each_school_morning(slack: SlackSimulator, bot: 
     morning = wait_for(lambda: slack.ws.dms_to(PRIYA)[1:], what="Priya's morning reminder")[0]
     assert morning.text == "Good morning. You are looking after 1 open concern: OS-2026-0001 · Grooming · Acknowledged."
     assert bot.school_day.run() == 0
+
+
+def test_an_unsent_report_about_a_dsl_is_mentioned_only_to_the_head(slack: SlackSimulator, bot: Runtime,
+                                                                    clock: ManualClock) -> None:
+    from bot.sandbox.demo_workspace import HELEN
+    open_form(slack, AMY)
+    fill_steps(slack, AMY, [{"subject": "staff"}, {"adult_user": DAN, "threshold": "low_level"}])
+    slack.close_view(AMY)
+    _at(clock, 17, 0)
+    assert bot.school_day.run() == 2  # Amy's nudge, and the notice
+    notice = wait_for(lambda: [m for m in slack.ws.dms_to(HELEN) if "An unsent report" in m.text], what="head told")
+    assert notice and slack.ws.messages_in(DSL_CHANNEL) == [] and not slack.ws.dms_to(DAN)

@@ -12,7 +12,7 @@ from storage.db import Database
 from storage.events import events_for
 from storage.handling import assign, close, record_action
 from storage.outcomes import Result
-from storage.models import OutboxMessage, StatusChange
+from storage.models import ConcernAction, OutboxMessage, StatusChange
 from tests.conftest import SCHOOL_MORNING
 from tests.storage.helpers import DEPUTY, DSL, HEAD, TEACHER, TEAM, report, set_up_school
 
@@ -93,3 +93,27 @@ def test_deciding_not_to_refer_needs_a_written_reason() -> None:
     assert ACTION_FORM.validate("action", {"action": "police", "taken_on": "2026-11-24"}, SCHOOL_MORNING) == {}
     assert ACTION_FORM.validate("action", {"action": "police", "taken_on": "2026-11-25"}, SCHOOL_MORNING) == {
         "taken_on": "The date can't be in the future."}
+
+
+def test_two_people_closing_at_once_give_one_outcome(db: Database, clock: ManualClock) -> None:
+    import threading
+
+    concern_id = _acknowledged(db, clock)
+    results: list[Result] = []
+    barrier = threading.Barrier(2)
+
+    def press(user: str) -> None:
+        barrier.wait()
+        with db.session() as session:
+            results.append(close(session, TEAM, concern_id, user, f"Outcome by {user}", clock.now(), date(2026, 11, 24)).result)
+
+    threads = [threading.Thread(target=press, args=(u,)) for u in (DSL, DEPUTY)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [Result.DONE, Result.NOT_OPEN]
+    with db.session() as session:
+        assert len([a for a in session.scalars(select(ConcernAction)) if a.kind == "outcome"]) == 1
+        assert list(session.scalars(select(StatusChange.to_status))) == ["new", "acknowledged", "closed"]
+        assert len([o for o in session.scalars(select(OutboxMessage)) if o.kind == "reporter_closed"]) == 1

@@ -27,6 +27,7 @@ def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     ("DATABASE_URL", "mysql://root@localhost/school", "DATABASE_URL uses 'mysql'"),
     ("DATABASE_URL", "not a url", "DATABASE_URL 'not a url' is not a database URL"),
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+    ("SLACK_SIGNING_SECRET", "  ", "SLACK_SIGNING_SECRET is set but empty"),
 ])
 def test_a_bad_setting_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, env: str, value: str, says: str) -> None:
     monkeypatch.setenv(env, value)
@@ -79,3 +80,9 @@ def test_unreadable_yaml_and_missing_file_say_what_to_do(tmp_path: Path) -> None
         read_school_file(path)
     with pytest.raises(SetupError, match="no such file"):
         read_school_file(tmp_path / "missing.yml")
+    with pytest.raises(SetupError, match="cannot be read"):
+        read_school_file(tmp_path)  # a directory
+    binary = tmp_path / "school.pdf"
+    binary.write_bytes(b"\xff\xfe\x00 not yaml")
+    with pytest.raises(SetupError, match="cannot be read"):
+        read_school_file(binary)
