@@ -66,7 +66,8 @@ class Kind(StrEnum):
 @dataclass(frozen=True)
 class Choice:
     value: str
-    label: str
+    label: str  # at most 75 characters (Slack's limit); say more in the description
+    description: str | None = None  # shown under radio buttons and checkboxes
 
 
 @dataclass(frozen=True)

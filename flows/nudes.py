@@ -24,7 +24,7 @@ class ReferralCondition(StrEnum):
 
 CONDITION_LABELS: dict[ReferralCondition, str] = {
     ReferralCondition.ADULT_INVOLVED: "An adult is involved",
-    ReferralCondition.COERCION: "Coercion, blackmail or grooming, or doubt about capacity to consent (e.g. SEND)",
+    ReferralCondition.COERCION: "Coercion, blackmail, grooming, or doubt about capacity to consent",
     ReferralCondition.UNUSUAL_ACTS: "Acts unusual for the child's development, or violent acts",
     ReferralCondition.UNDER_13_SEXUAL: "Sexual acts, and a child in the imagery is under 13",
     ReferralCondition.IMMEDIATE_RISK: "A young person is at immediate risk of harm because of the sharing",

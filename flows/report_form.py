@@ -67,10 +67,10 @@ ADULT_GUIDANCE = (
     "about the headteacher, the chair of governors and the LADO), never to the person it is about."
 )
 THRESHOLD_CHOICES = (
-    Choice("harm", "An allegation: they may have harmed a child, committed an offence against a child, or "
-                   "behaved in a way that suggests they may pose a risk to children"),
-    Choice("low_level", "A low-level concern: it does not meet that threshold, but it is not consistent with "
-                        "the staff code of conduct"),
+    Choice("harm", "An allegation of harm",
+           "Harmed a child, an offence against a child, or may pose a risk to children"),
+    Choice("low_level", "A low-level concern",
+           "Below that threshold, but not in line with the staff code of conduct"),
 )
 SUBJECT_CHOICES = (
     Choice(SubjectKind.PUPIL, "A pupil (or pupils)"),
@@ -79,7 +79,7 @@ SUBJECT_CHOICES = (
     Choice(SubjectKind.GOVERNOR, "A governor"),
     Choice(SubjectKind.HEADTEACHER, "The headteacher"),
     Choice(SubjectKind.PARENT_VISITOR, "A parent, carer or visitor"),
-    Choice(SubjectKind.NOBODY, "Nobody: a technical or data matter (filtering, a lost device, a data breach)"),
+    Choice(SubjectKind.NOBODY, "Nobody: a technical or data matter", "Filtering, a lost device, a data breach"),
 )
 _pupil = answer_is("subject", SubjectKind.PUPIL, None)  # most concerns are about pupils: assume so until told
 _adult = answer_is("subject", SubjectKind.STAFF, SubjectKind.VOLUNTEER, SubjectKind.GOVERNOR, SubjectKind.HEADTEACHER)
@@ -135,8 +135,10 @@ def _guidance(*pairs: tuple[str, Predicate]) -> tuple[Guidance, ...]:
 
 CHILD_COUNTS = tuple(Choice(str(n), f"{n} children" if n > 1 else "1 child") for n in range(1, MAX_CHILDREN + 1))
 INVOLVEMENT_CHOICES = (
-    Choice(Involvement.ILLEGAL_MATERIAL, "Suspected illegal material (child abuse images, extreme or racist material)"),
-    Choice(Involvement.UNSUITABLE_SITE, "A child reached an unsuitable site or content in school"),
+    Choice(Involvement.ILLEGAL_MATERIAL, "Suspected illegal material",
+           "Child abuse images, extreme pornography, criminally racist material"),
+    Choice(Involvement.UNSUITABLE_SITE, "An unsuitable site or content reached in school",
+           "On a school device or the school's network"),
 )
 URGENT_GUIDANCE = _guidance((IMMEDIATE_RISK_GUIDANCE, _immediate), (NUDES_GUIDANCE, _nudes),
                             (ILLEGAL_MATERIAL_GUIDANCE, _illegal), (UNSUITABLE_SITE_GUIDANCE, _unsuitable))

@@ -14,8 +14,11 @@ BACK_ACTION = "form_back"
 RESUME_BLOCK = "resume_choice"
 
 
-def _option(value: str, label: str) -> dict[str, Any]:
-    return {"text": plain(label[:75]), "value": value}
+def _option(value: str, label: str, description: str | None = None) -> dict[str, Any]:
+    option: dict[str, Any] = {"text": plain(label), "value": value}
+    if description:
+        option["description"] = plain(description)
+    return option
 
 
 def _element(question: Question, value: Answer) -> dict[str, Any]:
@@ -30,14 +33,16 @@ def _element(question: Question, value: Answer) -> dict[str, Any]:
             element["placeholder"] = plain(question.placeholder)
         return element
     if question.kind is Kind.CHECKBOXES:
-        options = [_option(c.value, c.label) for c in question.choices]
+        options = [_option(c.value, c.label, c.description) for c in question.choices]
         element = {"type": "checkboxes", "action_id": action_id, "options": options}
         chosen = [o for o in options if isinstance(value, list) and o["value"] in value]
         if chosen:
             element["initial_options"] = chosen
         return element
     if question.kind in (Kind.SELECT, Kind.RADIO):
-        options = [_option(c.value, c.label) for c in question.choices]
+        # Slack's selects show no descriptions; radio buttons do.
+        options = [_option(c.value, c.label, c.description if question.kind is Kind.RADIO else None)
+                   for c in question.choices]
         element = {"type": "static_select" if question.kind is Kind.SELECT else "radio_buttons",
                    "action_id": action_id, "options": options}
         if question.kind is Kind.SELECT:

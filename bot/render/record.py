@@ -19,6 +19,8 @@ EVENT_WORDS = {
 }
 INVOLVEMENT_LABELS = {c.value: c.label for c in INVOLVEMENT_CHOICES}
 MAX_HISTORY_LINES = 30
+MAX_BLOCKS = 100  # Slack's limit for a modal
+MAX_ACTIONS_SHOWN = 20
 
 
 def _children(answers: ReportAnswers) -> str:
@@ -37,8 +39,8 @@ def _chronology(record: ConcernRecord, timezone: str) -> list[Block]:
             continue
         lines = [f"{c.reference} · {local_time(c.reported_at, timezone)} · {c.category.label} · {c.status.label}"
                  for c in earlier]
-        blocks += [context(f"*Other concerns about a child named {child.name[:60]}* ({len(earlier)})"),
-                   typed_text("\n".join(lines))]
+        blocks += [context(f"*Other concerns about this child* ({len(earlier)})"),
+                   typed_text(f"{child.name}:\n" + "\n".join(lines))]
     return blocks
 
 
@@ -104,7 +106,10 @@ def _actions(record: ConcernRecord) -> list[Block]:
     blocks: list[Block] = [section("*Record of action*")]
     if record.summary.assigned_to:
         blocks.append(context(f"Looked after by {mention(record.summary.assigned_to)}"))
-    for action in record.actions:
+    shown = record.actions[-MAX_ACTIONS_SHOWN:]
+    if len(record.actions) > len(shown):
+        blocks.append(context(f"Showing the latest {len(shown)} of {len(record.actions)} actions; the export has them all."))
+    for action in shown:
         label = "Outcome" if action.kind == "outcome" else ActionKind(action.kind).label
         when = action.taken_on.strftime("%-d %b %Y") + (f" {action.taken_time:%H:%M}" if action.taken_time else "")
         blocks.append(context(f"*{label}* · {when} · recorded by {mention(action.recorded_by)}"))
@@ -137,9 +142,20 @@ def record_view(record: ConcernRecord, timezone: str) -> dict:
         (e.at, f"{mention(e.actor_id)} {EVENT_WORDS.get(e.kind, e.kind)}") for e in record.events
     ]
     entries.sort(key=lambda entry: entry[0])
-    for at, line in entries[-MAX_HISTORY_LINES:]:
-        blocks.append(context(f"{local_time(at, timezone)} · {line}"))
-    return modal("Concern record", blocks, close="Close")
+    history = [context(f"{local_time(at, timezone)} · {line}") for at, line in entries[-MAX_HISTORY_LINES:]]
+    return modal("Concern record", _fit(blocks, history, len(entries)), close="Close")
+
+
+def _fit(blocks: list[Block], history: list[Block], total_events: int) -> list[Block]:
+    """Slack refuses a modal of more than 100 blocks: the oldest history gives way first, then actions."""
+    room = MAX_BLOCKS - len(blocks) - 1
+    if room >= len(history):
+        return blocks + history
+    if room > 0:
+        note = context(f"Showing the latest {room} of {total_events} history entries; the export has them all.")
+        return blocks + [note] + history[-room:]
+    note = context("This record is too long to show in full here; the incident log export has all of it.")
+    return blocks[:MAX_BLOCKS - 1] + [note]
 
 
 def refusal_view() -> dict:

@@ -32,6 +32,8 @@ def _element(element: dict[str, Any], where: str, problems: list[str]) -> None:
             problems.append(f"{where}: {len(options)} options is outside Slack's limit")
         for i, option in enumerate(options):
             _text(option.get("text"), 75, f"{where}.options[{i}].text", problems)
+            if "description" in option:
+                _text(option["description"], 75, f"{where}.options[{i}].description", problems)
             if not 1 <= len(option.get("value", "")) <= 150:
                 problems.append(f"{where}.options[{i}]: value must be 1 to 150 characters")
     elif kind == "plain_text_input":

@@ -115,3 +115,34 @@ def test_metadata_is_signed_and_checked() -> None:
             codec.load(FormMetadata, bad)
     with pytest.raises(MetadataError):
         MetadataCodec("another secret").load(FormMetadata, raw)
+
+
+def test_every_choice_in_every_form_fits_slacks_option_limits() -> None:
+    from flows.handling import ACTION_FORM, ASSIGN_FORM, CLOSE_FORM
+    from flows.nudes import INITIAL_REVIEW_FORM
+
+    for form in (REPORT_FORM, ACTION_FORM, ASSIGN_FORM, CLOSE_FORM, INITIAL_REVIEW_FORM):
+        for step in form.steps:
+            for question in step.questions_for({"child_count": "6"}):
+                for choice in question.choices:
+                    assert len(choice.label) <= 75, (form.id, question.id, choice.label)
+                    assert len(choice.description or "") <= 75, (form.id, question.id, choice.description)
+
+
+def test_a_very_long_record_still_opens() -> None:
+    from types import SimpleNamespace
+
+    many = {**COMPLETE, "child_count": "6", **{f"child_name_{i}": f"Child {i}" for i in range(1, 7)},
+            **{f"year_group_{i}": "year_5" for i in range(1, 7)}, "others_present": "x", "late_reason": "y",
+            "observed": "o", "heard": "h", "device": "d", "username": "u", "occurred_on": "2026-11-20"}
+    answers = ReportAnswers.from_answers(many, TODAY)
+    when = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+    actions = [SimpleNamespace(kind="other", taken_on=date(2026, 11, 24), taken_time=None, note=f"note {i}",
+                               recorded_by="U0DAN", recorded_at=when) for i in range(60)]
+    events = [SimpleNamespace(kind="record_viewed", actor_id="U0DAN", at=when, data={}) for _ in range(200)]
+    chronology = [[summary(reference=f"OS-2026-{n:04d}") for n in range(20)] for _ in range(6)]
+    record = ConcernRecord(summary(assigned_to="U0DAN"), answers, history=[], events=events, actions=actions,
+                           chronology=chronology)
+    view = record_view(record, "Europe/London")
+    assert check_view(view) == [] and len(view["blocks"]) <= 100
+    assert "Showing the latest 20 of 60 actions" in repr(view)
