@@ -67,6 +67,7 @@ def open_database(settings: Settings) -> Database:
 class Runtime:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
+    sweeps_every: float | None = None  # seconds between scheduled sweeps; None: each sweep's own interval
     db: Database = field(init=False)
     client: WebClient = field(init=False)
     identity: BotIdentity = field(init=False)
@@ -110,7 +111,7 @@ class Runtime:
         self._worker.start()
         self._worker.kick()  # anything left unsent by a previous run goes out now
         self._scheduler = build_scheduler(self.db, self.settings.school_timezone, self.sender, self.escalations,
-                                          self.school_day)
+                                          self.school_day, self.sweeps_every)
         self._scheduler.start()
         if http:
             self._http = HttpServer(wsgi_app(self.app, self.health), host, port)

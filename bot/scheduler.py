@@ -26,18 +26,17 @@ SCHOOL_DAY_SWEEP_SECONDS = 60
 JOBS_TABLE = "apscheduler_jobs"
 
 
-def build_scheduler(db: Database, timezone: str, sender: OutboxSender,
-                    escalations: EscalationSweep, school_day: SchoolDaySweep) -> BackgroundScheduler:
+def build_scheduler(db: Database, timezone: str, sender: OutboxSender, escalations: EscalationSweep,
+                    school_day: SchoolDaySweep, every: float | None = None) -> BackgroundScheduler:
+    """`every` overrides each sweep's interval (tests that move the clock themselves use a long one)."""
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=db.engine, tablename=JOBS_TABLE),
                    "local": MemoryJobStore()},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=ZoneInfo(timezone),
     )
-    scheduler.add_job(sender.drain, "interval", seconds=OUTBOX_SWEEP_SECONDS, id=OUTBOX_SWEEP_JOB,
-                      jobstore="local", replace_existing=True)
-    scheduler.add_job(escalations.run, "interval", seconds=ESCALATION_SWEEP_SECONDS, id=ESCALATION_SWEEP_JOB,
-                      jobstore="local", replace_existing=True)
-    scheduler.add_job(school_day.run, "interval", seconds=SCHOOL_DAY_SWEEP_SECONDS, id=SCHOOL_DAY_SWEEP_JOB,
-                      jobstore="local", replace_existing=True)
+    for job, seconds, run in ((OUTBOX_SWEEP_JOB, OUTBOX_SWEEP_SECONDS, sender.drain),
+                              (ESCALATION_SWEEP_JOB, ESCALATION_SWEEP_SECONDS, escalations.run),
+                              (SCHOOL_DAY_SWEEP_JOB, SCHOOL_DAY_SWEEP_SECONDS, school_day.run)):
+        scheduler.add_job(run, "interval", seconds=every or seconds, id=job, jobstore="local", replace_existing=True)
     return scheduler

@@ -106,7 +106,10 @@ def governors_summary(session: Session, team_id: str, viewer_id: str, filters: F
     every = list(session.scalars(_query(session, team_id, filters)))
     concerns = [c for c in every if DSL_TEAM & case_roles(c)]
     viewer_roles = roles_of(session, team_id, viewer_id)
-    about_adults = [c for c in every if not DSL_TEAM & case_roles(c) and c.subject_user_id != viewer_id
+    # Concerns about adults: an anonymous count for the governance roles only (ROUTING.md: the DSL team
+    # never sees them, not even as a number), never counting one about the viewer.
+    counts_adults = bool(viewer_roles & {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS, Role.ONLINE_SAFETY_GOVERNOR})
+    about_adults = [c for c in every if counts_adults and not DSL_TEAM & case_roles(c) and c.subject_user_id != viewer_id
                     and not (c.subject_kind == SubjectKind.HEADTEACHER and Role.HEADTEACHER in viewer_roles)]
     waits = [(c.acknowledged_at - c.reported_at).total_seconds() / 60 for c in concerns if c.acknowledged_at]
     referrals = Counter(

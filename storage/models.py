@@ -1,7 +1,8 @@
 """SQLAlchemy 2 models. Every row belongs to a school, identified by its Slack team id.
 
-Sensitive detail (the child's name, the narrative) lives only in `Draft.answers` and `Concern.details`;
-everything that feeds a Slack message reads the other columns.
+Sensitive detail lives in `Draft.answers`, `Concern.details`, `ConcernAction.note`, `InitialReview`, and
+`ConcernChild.name_key` (a child's folded name, to find their chronology). Messages are rendered only from
+`storage.access.ConcernSummary`, which reads none of those.
 """
 
 from __future__ import annotations

@@ -146,7 +146,8 @@ def bot_settings(sandbox: SandboxServer, database_url: str, smtp_port: int | Non
 def bot(db: Database, sandbox: SandboxServer, clock: ManualClock, migrated_url: str,
         mailbox: MailServer) -> Iterator[Runtime]:
     """The real bot, set up as the demo school, serving HTTP on a free port, emailing a local SMTP server."""
-    runtime = Runtime(bot_settings(sandbox, migrated_url, mailbox.port), clock=clock).build()
+    # The scheduler runs, but its sweeps wait an hour: these tests move the clock and run them directly.
+    runtime = Runtime(bot_settings(sandbox, migrated_url, mailbox.port), clock=clock, sweeps_every=3600).build()
     apply_school_file(runtime.client, runtime.identity.team_id, runtime.db, demo_school_file(), clock.now())
     runtime.start(port=0)
     yield runtime

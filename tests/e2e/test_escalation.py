@@ -51,7 +51,7 @@ def test_escalation_deadlines_survive_a_restart(slack: SlackSimulator, bot: Runt
     dsl_post(slack, DSL_CHANNEL)
     bot.stop()  # the bot goes down before the deadline...
     clock.advance(timedelta(minutes=45))
-    restarted = Runtime(bot_settings(sandbox, migrated_url), clock=clock).start(port=0)
+    restarted = Runtime(bot_settings(sandbox, migrated_url), clock=clock, sweeps_every=3600).start(port=0)
     try:  # ...and when it comes back, the overdue rung fires exactly once.
         assert restarted.escalations.run() == 1
         assert restarted.escalations.run() == 0

@@ -113,3 +113,30 @@ def test_cancel_keeps_what_was_typed_on_the_current_step(slack: SlackSimulator, 
     shown = slack.ws.current_view(AMY).view
     box = next(b for b in shown["blocks"] if b.get("block_id") == "disclosure")
     assert box["element"]["initial_value"] == "They said the man knows where I live."
+
+
+def test_two_submits_of_the_last_step_at_once_make_one_concern(slack: SlackSimulator, db: Database) -> None:
+    import threading
+
+    open_form(slack, AMY)
+    fill_steps(slack, AMY)
+    final = slack.ws.current_view(AMY)
+    screen = json.loads(json.dumps(final.view))
+    replies: list[dict] = []
+    barrier = threading.Barrier(2)
+
+    def click() -> None:
+        barrier.wait()
+        payload_view = {**screen, "state": {"values": {}}}
+        body = {"type": "view_submission", "team": {"id": slack.ws.team_id}, "user": {"id": AMY},
+                "trigger_id": slack.ws.issue_trigger(AMY), "view": payload_view, "api_app_id": "A0CONCERNBOT"}
+        replies.append(slack.post_payload(body).json())
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [("Recorded as OS-2026-0001" in view_text(r["view"])) for r in replies] == [True, True]
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Concern)) == 1
