@@ -27,6 +27,7 @@ class SmtpSettings:
     password: str | None
     sender: str | None
     security: Security
+    ca_file: str | None = None  # a private CA to trust for the relay's certificate (default: the system's)
     timeout: float = 20.0
 
 
@@ -41,7 +42,7 @@ class Emailer:
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = s.sender, to, subject
         message.set_content(body)
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=s.ca_file)
         if s.security == "tls":
             client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:

@@ -112,6 +112,7 @@ def resolve(client: WebClient, school_file: SchoolFile, team_id: str) -> SchoolS
         team_id=team_id, name=school_file.school.name, timezone=school_file.school.timezone,
         escalation_minutes=school_file.school.escalation_minutes, day_starts=school_file.school.day_starts,
         day_ends=school_file.school.day_ends, draft_nudge_at=school_file.school.draft_nudge_at,
+        closure_days=sorted(set(school_file.school.closure_days)),
         dsl_channel_id=channel_id, dsl_channel_name=channel_name, lado_email=school_file.contacts.lado_email,
         office_contact=school_file.contacts.office,
         people=people, policies=policies,

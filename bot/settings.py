@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_ca_file: str | None = None
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod
@@ -77,7 +78,7 @@ class Settings(BaseSettings):
     def smtp(self) -> SmtpSettings:
         password = self.smtp_password.get_secret_value() if self.smtp_password else None
         return SmtpSettings(self.smtp_host, self.smtp_port, self.smtp_username, password, self.smtp_from,
-                            self.smtp_security)
+                            self.smtp_security, self.smtp_ca_file)
 
     @property
     def has_slack_credentials(self) -> bool:

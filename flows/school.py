@@ -53,6 +53,7 @@ class SchoolInfo(_Strict):
     day_starts: time = time(8, 0)
     day_ends: time = time(17, 0)
     draft_nudge_at: time = time(15, 30)
+    closure_days: list[date] = []  # INSET days and the like: not school time, not a working day
 
     _tz = field_validator("timezone")(check_timezone)
 
@@ -169,6 +170,7 @@ class SchoolSetup(_Strict):
     day_starts: time = time(8, 0)
     day_ends: time = time(17, 0)
     draft_nudge_at: time = time(15, 30)
+    closure_days: list[date] = []
     dsl_channel_id: str
     dsl_channel_name: str
     lado_email: str | None

@@ -13,13 +13,13 @@ from flows.deadlines import RULES, Clock, clock_met_by, ico_deadline, next_worki
 from flows.routing import BREACH_ROLES
 from storage.models import Concern, Deadline, School
 from storage.outbox import OutboxKind, enqueue_once
-from storage.schools import holders
+from storage.schools import closure_days, holders
 
 
 def start_clocks(session: Session, concern: Concern, school: School, *, lado: bool, now: datetime) -> None:
     if lado:
         session.add(Deadline(team_id=concern.team_id, concern_id=concern.id, kind=Clock.LADO.value,
-                             due_at=next_working_day_same_time(now, school.timezone)))
+                             due_at=next_working_day_same_time(now, school.timezone, closure_days(school))))
     if concern.personal_data_breach:
         session.add(Deadline(team_id=concern.team_id, concern_id=concern.id, kind=Clock.ICO.value,
                              due_at=ico_deadline(now)))

@@ -68,6 +68,7 @@ class School(Base):
     day_starts: Mapped[time] = mapped_column(Time, default=time(8, 0), server_default="08:00:00")
     day_ends: Mapped[time] = mapped_column(Time, default=time(17, 0), server_default="17:00:00")
     draft_nudge_at: Mapped[time] = mapped_column(Time, default=time(15, 30), server_default="15:30:00")
+    closure_days: Mapped[list[str]] = mapped_column(JSON, default=list)  # ISO dates the school is closed
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

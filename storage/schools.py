@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -21,14 +21,18 @@ def ensure_school(session: Session, team_id: str, timezone: str, now: datetime) 
     """The school row for a workspace, created on first use so a report is never refused for want of it."""
     school = session.get(School, team_id)
     if school is None:
-        school = School(team_id=team_id, name="", timezone=timezone, created_at=now, updated_at=now)
+        school = School(team_id=team_id, name="", timezone=timezone, closure_days=[], created_at=now, updated_at=now)
         session.add(school)
         session.flush()
     return school
 
 
+def closure_days(school: School) -> frozenset[date]:
+    return frozenset(date.fromisoformat(d) for d in school.closure_days or ())
+
+
 def school_day(school: School) -> SchoolDay:
-    return SchoolDay(starts=school.day_starts, ends=school.day_ends)
+    return SchoolDay(starts=school.day_starts, ends=school.day_ends, closed=closure_days(school))
 
 
 def roles_of(session: Session, team_id: str, user_id: str) -> frozenset[Role]:
@@ -55,7 +59,7 @@ def apply_setup(session: Session, setup: SchoolSetup, now: datetime) -> list[str
     changes: list[str] = []
     school = session.get(School, setup.team_id)
     if school is None:
-        school = School(team_id=setup.team_id, created_at=now, updated_at=now)
+        school = School(team_id=setup.team_id, closure_days=[], created_at=now, updated_at=now)
         session.add(school)
         changes.append(f"school {setup.name} ({setup.team_id}) added")
     for attr, label, value in (
@@ -69,11 +73,13 @@ def apply_setup(session: Session, setup: SchoolSetup, now: datetime) -> list[str
         ("day_starts", "school day starts", setup.day_starts),
         ("day_ends", "school day ends", setup.day_ends),
         ("draft_nudge_at", "unsent drafts nudged at", setup.draft_nudge_at),
+        ("closure_days", "closure days", [d.isoformat() for d in setup.closure_days]),
     ):
         if getattr(school, attr) != value:
             if label and not (attr == "name" and changes):
                 shown = f"#{setup.dsl_channel_name} ({value})" if attr == "dsl_channel_id" else value
                 shown = shown.strftime("%H:%M") if isinstance(shown, time) else shown
+                shown = (", ".join(shown) or "none") if isinstance(shown, list) else shown
                 changes.append(f"{label} set to {shown}")
             setattr(school, attr, value)
     changes += _apply_roles(session, setup)

@@ -74,3 +74,16 @@ def test_only_an_allegation_starts_the_lado_clock_and_a_breach_starts_the_icos(d
         assert [d.kind for d in session.scalars(select(Deadline))] == ["ico"]
         assert deadlines.remind_due(session, clock.advance(timedelta(hours=48))) == 1
     assert _reminders(db) == [(HEAD, "ico:soon")]
+
+
+def test_the_schools_closure_days_count_for_escalation_and_the_lado(db: Database, clock: ManualClock) -> None:
+    from storage.models import School
+    set_up_school(db, clock.now())
+    with db.session() as session:
+        session.get_one(School, TEAM).closure_days = ["2026-11-25"]
+    friday_like = report(db, clock.now(), **STAFF_HARM)  # reported Tuesday 10:00; Wednesday is closed
+    pupil = report(db, datetime(2026, 11, 24, 16, 50, tzinfo=LONDON))
+    with db.session() as session:
+        assert session.scalars(select(Deadline.due_at)).one().astimezone(LONDON) == datetime(2026, 11, 26, 10, 0, tzinfo=LONDON)
+    assert pupil.escalate_at.astimezone(LONDON) == datetime(2026, 11, 26, 8, 20, tzinfo=LONDON)
+    assert friday_like.escalate_at is None  # a concern about an adult is not on the DSL team's ladder
