@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.render.messages import ACKNOWLEDGE_ACTION, OPEN_RECORD_ACTION
 from bot.runtime import Runtime
 from bot.sandbox.client import SlackSimulator, wait_for
-from bot.sandbox.demo_workspace import AMY, DAN, DSL_CHANNEL, TOM, demo_workspace
+from bot.sandbox.demo_workspace import AMY, DAN, DSL_CHANNEL, HELEN, PRIYA, TOM, demo_workspace
 from bot.sandbox.webapi import SandboxServer
 from bot.school_setup import apply_school_file
 from bot.settings import load_settings
@@ -23,15 +23,27 @@ def demo_school_file() -> Path:
     return Path(__file__).with_name("demo_school.yml")
 
 
-def _fill_report(sim: SlackSimulator, runtime: Runtime) -> None:
+def _when(runtime: Runtime) -> dict[str, str | None]:
     local_now = runtime.clock.now().astimezone(ZoneInfo(runtime.settings.school_timezone))
-    today, now = local_now.date(), local_now - timedelta(minutes=20)
-    occurred_time = now.strftime("%H:%M") if now.date() == today else None
+    today, earlier = local_now.date(), local_now - timedelta(minutes=20)
+    return {"occurred_on": today.isoformat(), "occurred_time": earlier.strftime("%H:%M") if earlier.date() == today else None}
+
+
+def _submit_all(sim: SlackSimulator, user: str, steps: list[dict]) -> None:
+    for answers in steps:
+        reply = sim.submit_view(user, answers).json()
+        if "Recording it late" in repr(reply.get("view")):  # midnight passed mid-demo: say why it is late
+            reply = sim.submit_view(user, {"late_reason": "The demo ran across midnight."}).json()
+        if reply.get("response_action") == "errors":
+            raise RuntimeError(f"the demo's answers were refused: {reply['errors']}")
+
+
+def _fill_report(sim: SlackSimulator, runtime: Runtime) -> None:
     steps = [
         {"subject": "pupil", "child_count": "1"},
         {"category": "cyberbullying", "urgency": "urgent"},
         {"child_name_1": "Sam Taylor", "year_group_1": "year_4"},
-        {"occurred_on": today.isoformat(), "occurred_time": occurred_time},
+        _when(runtime),
         {"disclosure": "People in my class made a group chat about me and keep posting photos of me with "
                        "horrible comments."},
         {"why_concerned": "Sam was upset and didn't want to go back into class after break.",
@@ -39,12 +51,23 @@ def _fill_report(sim: SlackSimulator, runtime: Runtime) -> None:
         {"online_details": "A group chat on a messaging app; Sam didn't know the chat's name."},
         {},
     ]
-    for answers in steps:
-        reply = sim.submit_view(AMY, answers).json()
-        if "Recording it late" in repr(reply.get("view")):  # midnight passed mid-demo: say why it is late
-            reply = sim.submit_view(AMY, {"late_reason": "The demo ran across midnight."}).json()
-        if reply.get("response_action") == "errors":
-            raise RuntimeError(f"the demo's answers were refused: {reply['errors']}")
+    _submit_all(sim, AMY, steps)
+
+
+def _adult_story(sim: SlackSimulator, runtime: Runtime) -> None:
+    ws = sim.ws
+    ws.note("Priya Shah has a low-level concern about a member of staff, Tom Reed.")
+    sim.slash_command(PRIYA)
+    wait_for(lambda: ws.current_view(PRIYA), what="Priya's form")
+    posts_before = len(ws.messages_in(DSL_CHANNEL))
+    _submit_all(sim, PRIYA, [
+        {"subject": "staff"}, {"adult_user": TOM, "threshold": "low_level"},
+        {"category": "social_networking", "urgency": "routine"}, _when(runtime), {},
+        {"why_concerned": "He follows several Year 6 pupils on a personal social media account.",
+         "reporter_position": "Deputy DSL"}, {}, {}])
+    wait_for(lambda: ws.dms_to(HELEN), what="the head's confidential message")
+    ws.note(f"#dsl-team: {len(ws.messages_in(DSL_CHANNEL)) - posts_before} new posts. Tom Reed: "
+            f"{len(ws.dms_to(TOM))} messages from concernbot. Only the headteacher was told.")
 
 
 def run_demo(out: TextIO, database_url: str | None = None) -> int:
@@ -79,8 +102,8 @@ def run_demo(out: TextIO, database_url: str | None = None) -> int:
             for event in events_for(session, ws.team_id, concern_id):
                 who = ws.users[event.actor_id].real_name if event.actor_id in ws.users else "concernbot"
                 print(f"  {event.at:%H:%M:%S} {event.kind:<20} {who}", file=out)
-        print("\nNothing in any message above names the child or says what happened: those stay in "
-              "the record, which only the safeguarding team can open.", file=out)
+        print("\nNothing in any message above names the child, the member of staff, or says what happened: "
+              "those stay in the records, which only the people the policy names can open.", file=out)
         return 0
     finally:
         runtime.stop()
@@ -103,4 +126,5 @@ def _story(sim: SlackSimulator, runtime: Runtime) -> int:
     ws.note("Tom Reed, the IT technician, is in #dsl-team but not on the safeguarding team.")
     sim.click_in_message(TOM, post, OPEN_RECORD_ACTION)
     wait_for(lambda: ws.current_view(TOM), what="Tom's answer")
+    _adult_story(sim, runtime)
     return int(sim.find_action(post.blocks, OPEN_RECORD_ACTION)[1]["value"])

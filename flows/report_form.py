@@ -236,7 +236,7 @@ REPORT_FORM = Form(
         Step(
             id="account", title="What you know",
             questions=(
-                Question("why_concerned", "Why are you concerned about the child?", Kind.LONG_TEXT),
+                Question("why_concerned", "Why are you concerned?", Kind.LONG_TEXT),
                 Question("observed", "What have you observed, and when?", Kind.LONG_TEXT, required=False),
                 Question("heard", "What have you heard, and when?", Kind.LONG_TEXT, required=False),
                 Question("told", "What have you been told, by whom and when?", Kind.LONG_TEXT, required=False),

@@ -127,6 +127,9 @@ def test_demo_prints_the_whole_journey_without_the_childs_details(tmp_path: Path
         assert expected in out, expected
     assert re.search(r"DM to Amy Clarke ← concernbot: Thank you\. Your concern OS-\d{4}-0001 was recorded", out)
     assert "Sam Taylor" not in out and "group chat" not in out
+    assert "DM to Helen Brooks ← concernbot: Concern OS-" in out and "a low-level concern about a member of staff" in out
+    assert "#dsl-team: 0 new posts. Tom Reed: 0 messages from concernbot. Only the headteacher was told." in out
+    assert "Year 6 pupils" not in out
     assert result.stderr == ""
 
 
