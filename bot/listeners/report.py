@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.metadata import FormMetadata, MetadataError, load_or_expire
-from bot.payloads import BlockActions, SlashCommand, ViewPayload
+from bot.payloads import BlockActions, SlashCommand, View, ViewPayload
 from bot.render.blocks import local_time
 from bot.render.messages import HOME_REPORT_ACTION
 from bot.render.form import (
@@ -178,25 +178,34 @@ def on_resume_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
     ack(response_action="update", view=view)
 
 
+def _keep_typed(svc: Services, session: Any, team_id: str, user_id: str, view: View) -> tuple[Draft, Step] | None:
+    """Save what was typed on a step without checking it (for Back and Cancel); the draft and the step."""
+    try:
+        meta = svc.codec.load(FormMetadata, view.private_metadata)
+        step = REPORT_FORM.step(meta.step_id)
+    except (MetadataError, KeyError):
+        return None
+    draft = owned_draft(session, team_id, user_id, meta.draft_id)
+    if draft is None or draft.status != DraftStatus.OPEN:
+        return None
+    typed = read_answers(step, view.state.values, draft.answers)
+    save_answers(draft, {k: v for k, v in typed.items() if v not in (None, "", [])}, svc.clock.now())
+    return draft, step
+
+
 def on_back(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
     ack()
     svc = services_of(context)
     action = BlockActions.model_validate(body)
     if action.view is None:
         return
-    try:
-        meta = svc.codec.load(FormMetadata, action.view.private_metadata)
-        step = REPORT_FORM.step(meta.step_id)
-    except (MetadataError, KeyError):
-        return
     with svc.db.session() as session:
         school = ensure_school(session, action.team.id, svc.default_timezone, svc.clock.now())
         today = svc.local_now(school.timezone).date()
-        draft = owned_draft(session, action.team.id, action.user.id, meta.draft_id)
-        if draft is None or draft.status != DraftStatus.OPEN:
+        kept = _keep_typed(svc, session, action.team.id, action.user.id, action.view)
+        if kept is None:
             return
-        typed = {k: v for k, v in read_answers(step, action.view.state.values, draft.answers).items() if v}
-        save_answers(draft, typed, svc.clock.now())
+        draft, step = kept
         previous = REPORT_FORM.previous_step(step.id, draft.answers, today) or REPORT_FORM.first_step
         draft.step_id = previous.id
         view = _step(svc, draft, previous, today)
@@ -209,16 +218,8 @@ def on_closed(ack: Ack, body: dict[str, Any], context: Any) -> None:
     ack()
     svc = services_of(context)
     payload = ViewPayload.model_validate(body)
-    try:
-        meta = svc.codec.load(FormMetadata, payload.view.private_metadata)
-        step = REPORT_FORM.step(meta.step_id)
-    except (MetadataError, KeyError):
-        return
     with svc.db.session() as session:
-        draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id)
-        if draft is not None and draft.status == DraftStatus.OPEN:
-            typed = read_answers(step, payload.view.state.values, draft.answers)
-            save_answers(draft, {k: v for k, v in typed.items() if v not in (None, "", [])}, svc.clock.now())
+        _keep_typed(svc, session, payload.team.id, payload.user.id, payload.view)
 
 
 def register(app: App) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from flows.clock import ManualClock
+from tests.concurrency import together
 from storage.concerns import acknowledge, next_reference
 from storage.outcomes import Result
 from storage.db import Database
@@ -117,19 +118,11 @@ def test_acknowledge_is_first_wins_and_refuses_outsiders(db: Database, clock: Ma
 def test_two_people_acknowledging_at_once_give_one_acknowledgement(db: Database, clock: ManualClock) -> None:
     set_up_school(db, clock.now())
     concern = report(db, clock.now())
-    results: list[Result] = []
-    barrier = threading.Barrier(2)
-
-    def press(user: str) -> None:
-        barrier.wait()
+    def press(user: str) -> Result:
         with db.session() as session:
-            results.append(acknowledge(session, TEAM, concern.id, user, clock.now()).result)
+            return acknowledge(session, TEAM, concern.id, user, clock.now()).result
 
-    threads = [threading.Thread(target=press, args=(u,)) for u in (DSL, DEPUTY)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = together(lambda: press(DSL), lambda: press(DEPUTY))
     assert sorted(results) == [Result.ALREADY, Result.DONE]
     with db.session() as session:
         changes = session.scalars(select(StatusChange.to_status).where(StatusChange.concern_id == concern.id))

@@ -1,11 +1,11 @@
 """Escalation deadlines: counted in school time, each rung once, stopped by acknowledgement."""
 
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from flows.clock import ManualClock
+from tests.concurrency import together
 from storage import escalation
 from storage.access import may_handle
 from storage.concerns import acknowledge
@@ -46,19 +46,11 @@ def test_two_sweepers_racing_escalate_once(db: Database, clock: ManualClock) -> 
     set_up_school(db, clock.now())
     concern = report(db, clock.now())
     now = clock.advance(timedelta(minutes=30))
-    results: list[int | None] = []
-    barrier = threading.Barrier(2)
-
-    def sweep() -> None:
-        barrier.wait()
+    def sweep() -> int | None:
         with db.session() as session:
-            results.append(escalation.escalate(session, concern.id, now))
+            return escalation.escalate(session, concern.id, now)
 
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = together(sweep, sweep)
     assert sorted(results, key=str) == [1, None]
     assert _pages(db, "escalation") == [DEPUTY]
 

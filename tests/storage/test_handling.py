@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from flows.clock import ManualClock
+from tests.concurrency import together
 from flows.handling import ACTION_FORM, NOT_REFERRED_REASON, ActionAnswers, ActionKind
 from storage import access
 from storage.concerns import acknowledge
@@ -96,22 +97,13 @@ def test_deciding_not_to_refer_needs_a_written_reason() -> None:
 
 
 def test_two_people_closing_at_once_give_one_outcome(db: Database, clock: ManualClock) -> None:
-    import threading
-
     concern_id = _acknowledged(db, clock)
-    results: list[Result] = []
-    barrier = threading.Barrier(2)
 
-    def press(user: str) -> None:
-        barrier.wait()
+    def press(user: str) -> Result:
         with db.session() as session:
-            results.append(close(session, TEAM, concern_id, user, f"Outcome by {user}", clock.now(), date(2026, 11, 24)).result)
+            return close(session, TEAM, concern_id, user, f"Outcome by {user}", clock.now(), date(2026, 11, 24)).result
 
-    threads = [threading.Thread(target=press, args=(u,)) for u in (DSL, DEPUTY)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = together(lambda: press(DSL), lambda: press(DEPUTY))
     assert sorted(results) == [Result.DONE, Result.NOT_OPEN]
     with db.session() as session:
         assert len([a for a in session.scalars(select(ConcernAction)) if a.kind == "outcome"]) == 1
