@@ -77,16 +77,24 @@ SUBJECT_WORDS = {
 
 def case_alert(summary: ConcernSummary, timezone: str) -> tuple[str, list[Block]]:
     """A concern about an adult, to its case manager only: what kind, never who."""
-    kind = "an allegation of harm" if summary.meets_harm_threshold else "a low-level concern"
+    if summary.personal_data_breach:
+        kind = "a possible personal-data breach"
+    else:
+        kind = "an allegation of harm" if summary.meets_harm_threshold else "a low-level concern"
     text = (f"Concern {summary.reference} · {kind} about {SUBJECT_WORDS[summary.subject_kind]} · "
             f"{summary.category.label} · reported by {mention(summary.reporter_id)} · {_status_line(summary, timezone)}")
     buttons = _buttons(summary)
-    lado = ("The LADO must be told within one working day; do not investigate or interview before speaking "
-            "to them." if summary.meets_harm_threshold else "Recorded confidentially as a low-level concern.")
+    if summary.personal_data_breach:
+        lado = "The ICO must be told within 72 hours if there is a risk to people; record the decision either way."
+    elif summary.meets_harm_threshold:
+        lado = "The LADO must be told within one working day; do not investigate or interview before speaking to them."
+    else:
+        lado = "Recorded confidentially as a low-level concern."
     blocks = [
         header(f"Confidential: concern {summary.reference}"),
         section(f"A concern about *{SUBJECT_WORDS[summary.subject_kind]}* ({kind}) has been recorded, and has come "
-                "only to you. The person it is about has not been told."),
+                "to you as the policy requires." + ("" if summary.personal_data_breach else
+                                                    " The person it is about has not been told.")),
         fields(("Category", summary.category.label), ("Reported by", mention(summary.reporter_id)),
                ("Reported at", local_time(summary.reported_at, timezone)),
                ("Status", _status_line(summary, timezone))),

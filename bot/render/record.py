@@ -6,6 +6,7 @@ from bot.render.blocks import Block, context, fields, header, local_time, mentio
 from flows.concern import Status
 from flows.handling import ActionKind
 from flows.nudes import CONDITION_LABELS, ReferralCondition
+from bot.render.messages import SUBJECT_WORDS
 from flows.report_form import INVOLVEMENT_CHOICES, ReportAnswers
 from storage.access import ConcernRecord
 
@@ -29,6 +30,26 @@ def _children(answers: ReportAnswers) -> str:
         born = f", born {child.date_of_birth:%-d %b %Y}" if child.date_of_birth else ""
         lines.append(f"{child.name} ({child.year_group_label}{born})")
     return "\n".join(lines)
+
+
+def _subject(answers: ReportAnswers) -> list[Block]:
+    """Who the concern is about: the children, the adult, the parent or visitor, or the data matter."""
+    if answers.children:
+        return [context("*Child*" if len(answers.children) == 1 else "*Children*"), typed_text(_children(answers))]
+    if answers.subject.is_adult:
+        threshold = "An allegation of harm" if answers.threshold == "harm" else "A low-level concern"
+        who = " · ".join(p for p in (answers.adult_name, answers.adult_role) if p)
+        blocks = [context(f"*About {SUBJECT_WORDS[answers.subject]}* · {threshold}")]
+        if answers.adult_user:
+            blocks.append(section(f"In the workspace: {mention(answers.adult_user)}"))
+        if who:
+            blocks.append(typed_text(who))
+        return blocks
+    if answers.other_relation or answers.other_name:
+        who = " · ".join(p for p in (answers.other_name, answers.other_relation) if p)
+        return [context("*About a parent, carer or visitor*"), typed_text(who)]
+    breach = "Yes: treat as a possible personal-data breach" if answers.personal_data == "yes" else "No"
+    return [context("*A technical or data matter* · personal data involved?"), typed_text(breach)]
 
 
 def _chronology(record: ConcernRecord, timezone: str) -> list[Block]:
@@ -129,7 +150,7 @@ def record_view(record: ConcernRecord, timezone: str) -> dict:
     ]
     if a.involves:
         blocks.append(section(":warning: " + "; ".join(INVOLVEMENT_LABELS[i] for i in a.involves)))
-    blocks += [context("*Child*" if len(a.children) == 1 else "*Children*"), typed_text(_children(a))]
+    blocks += _subject(a)
     blocks += _chronology(record, timezone)
     blocks += _written(a)
     blocks += _clocks(record, timezone)

@@ -67,6 +67,10 @@ def test_a_concern_about_staff_goes_only_to_the_head_and_the_lado(slack: SlackSi
         assert secret not in said, secret
     slack.click_in_message(HELEN, alert, ACKNOWLEDGE_ACTION)
     wait_for(lambda: "Acknowledged by <@U0HELEN>" in alert.text, what="the head's DM to update")
+    slack.click_in_message(HELEN, alert, OPEN_RECORD_ACTION)
+    record = view_text(wait_for(lambda: slack.ws.current_view(HELEN), what="the record for the head").view)
+    assert "*About a member of staff* · An allegation of harm" in record and "In the workspace: <@U0TOM>" in record
+    assert "IT technician" in record and ACCOUNT in record
     with db.session() as session:
         concern = session.scalars(select(Concern)).one()
         assert (concern.subject_kind, concern.subject_user_id, concern.case_roles) == ("staff", TOM, ["headteacher"])
@@ -116,6 +120,8 @@ def test_a_personal_data_breach_goes_to_the_dsl_channel_and_the_head_as_siro(sla
     wait_for(lambda: slack.ws.messages_in(DSL_CHANNEL), what="the DSL channel post")
     breach = wait_for(lambda: [m for m in slack.ws.dms_to(HELEN) if "OS-2026-0001" in m.text], what="the SIRO's DM")
     assert breach and "laptop" not in breach[0].text.lower()
+    assert "a possible personal-data breach about a technical or data matter" in breach[0].text
+    assert "The ICO must be told within 72 hours" in repr(breach[0].blocks)
 
 
 def test_an_email_that_cannot_be_sent_is_retried_and_the_case_manager_told(
