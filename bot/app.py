@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -77,4 +78,6 @@ def on_error(error: Exception, body: dict[str, Any]) -> None:
     kind = body.get("type") or body.get("command") or (body.get("event") or {}).get("type")
     callback = (body.get("view") or {}).get("callback_id") or [
         a.get("action_id") for a in body.get("actions") or []]
-    log.error("listener failed on %s %s: %s", kind, callback, type(error).__name__, exc_info=error)
+    # The code path, never the message: an error's text can carry what someone typed (pydantic quotes input).
+    where = "".join(traceback.format_tb(error.__traceback__)[-3:])
+    log.error("listener failed on %s %s: %s\n%s", kind, callback, type(error).__name__, where)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.email import Emailer, EmailNotConfigured
 from bot.render import messages
-from bot.render.email import case_email
+from bot.render.email import case_email, chair_notice
 from flows.clock import Clock
 from flows.concern import Category, Role
 from storage import access, daily
@@ -154,7 +154,10 @@ class OutboxSender:
         posts = list(session.scalars(select(Notification).where(Notification.concern_id == summary.id)))
         if not posts:
             raise NotReady("the concern's announcement has not been sent yet")
+        concern = access.find(session, summary.team_id, summary.id)
         for post in posts:
+            if post.audience.startswith("dm:") and not access.may_handle(session, concern, post.audience[3:]):
+                continue  # a former case manager's copy is left as it was: they no longer see changes
             render = messages.dsl_alert if post.audience == DSL_AUDIENCE else messages.case_alert
             text, blocks = render(summary, tz)
             self._client.chat_update(channel=post.channel_id, ts=post.message_ts, text=text, blocks=blocks)
@@ -174,8 +177,14 @@ class OutboxSender:
             raise NotReady(f"no email address for the {'LADO' if to == 'lado' else 'chair of governors'}: "
                            "add it to the school's set-up file")
         concern = access.find(session, summary.team_id, summary.id)
-        subject, body = case_email(summary, school.name or "the school", to, access.case_roles(concern),
-                                   school.office_contact, tz)
+        about = item.payload.get("about")
+        if about:
+            due = datetime.fromisoformat(str(item.payload["due_at"])) if item.payload.get("due_at") else None
+            subject, body = chair_notice(summary, school.name or "the school", str(about),
+                                         item.payload.get("stage"), due, tz)
+        else:
+            subject, body = case_email(summary, school.name or "the school", to, access.case_roles(concern),
+                                       school.office_contact, tz)
         self._emailer.send(address, subject, body)
         log_event(session, summary.team_id, summary.id, EventKind.EMAILED, None, self._clock.now(), to=to)
 

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from flows.concern import Role
 from flows.school import Person, PolicySetup, SchoolFile, SchoolSetup
 from storage.db import Database
+from storage.routing import reroute_open
 from storage.schools import apply_setup
 
 # Outside contacts may be reached by email alone; everyone else must be in the workspace.
@@ -123,4 +124,6 @@ def apply_school_file(client: WebClient, team_id: str, db: Database, path: Path,
     """Read, resolve and store the school's file; returns what changed (empty when nothing did)."""
     setup = resolve(client, read_school_file(path), team_id)
     with db.session() as session:
-        return apply_setup(session, setup, now)
+        changes = apply_setup(session, setup, now)
+        session.flush()
+        return changes + reroute_open(session, team_id, now)

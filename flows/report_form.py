@@ -78,11 +78,13 @@ SUBJECT_CHOICES = (
     Choice(SubjectKind.VOLUNTEER, "A volunteer, contractor, supply teacher or tutor"),
     Choice(SubjectKind.GOVERNOR, "A governor"),
     Choice(SubjectKind.HEADTEACHER, "The headteacher"),
+    Choice(SubjectKind.CHAIR, "The chair of governors"),
     Choice(SubjectKind.PARENT_VISITOR, "A parent, carer or visitor"),
     Choice(SubjectKind.NOBODY, "Nobody: a technical or data matter", "Filtering, a lost device, a data breach"),
 )
 _pupil = answer_is("subject", SubjectKind.PUPIL, None)  # most concerns are about pupils: assume so until told
-_adult = answer_is("subject", SubjectKind.STAFF, SubjectKind.VOLUNTEER, SubjectKind.GOVERNOR, SubjectKind.HEADTEACHER)
+_adult = answer_is("subject", SubjectKind.STAFF, SubjectKind.VOLUNTEER, SubjectKind.GOVERNOR, SubjectKind.HEADTEACHER,
+                  SubjectKind.CHAIR)
 _named_adult = answer_is("subject", SubjectKind.STAFF, SubjectKind.VOLUNTEER, SubjectKind.GOVERNOR)
 _visitor = answer_is("subject", SubjectKind.PARENT_VISITOR)
 _nobody = answer_is("subject", SubjectKind.NOBODY)
@@ -163,11 +165,11 @@ REPORT_FORM = Form(
                 Question("adult_user", "If they are in this Slack workspace, choose them", Kind.PERSON,
                          required=False),
                 Question("adult_name", "Their name", Kind.SHORT_TEXT, max_length=150, required=False,
-                         hint="Needed if you could not choose them above (not needed for the headteacher)."),
+                         hint="Needed if you could not choose them above (not for the head or the chair)."),
                 Question("adult_role", "Their job or role", Kind.SHORT_TEXT, max_length=150, required=False),
                 Question("threshold", "Which is it?", Kind.RADIO, choices=THRESHOLD_CHOICES),
             ),
-            check=lambda answers, _now: {} if answers.get("subject") == SubjectKind.HEADTEACHER or
+            check=lambda answers, _now: {} if answers.get("subject") in (SubjectKind.HEADTEACHER, SubjectKind.CHAIR) or
             answers.get("adult_user") or answers.get("adult_name") else
             {"adult_name": "Please choose them above or write their name."},
         ),

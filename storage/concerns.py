@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import logging
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,7 +26,10 @@ from storage.schools import holders, school_day
 from storage.outbox import OutboxKind, enqueue, enqueue_once
 from storage.outcomes import Outcome, Result
 from storage.deadlines import start_clocks
-from storage.routing import decide
+from storage.routing import decide, email_only_case_manager
+
+
+log = logging.getLogger(__name__)
 
 
 def next_reference(session: Session, team_id: str, year: int) -> str:
@@ -135,9 +140,16 @@ def email_failed(session: Session, team_id: str, concern_id: int, to: str, now: 
     if concern is None:
         return
     roles = frozenset(Role(r) for r in concern.case_roles or ())
-    for user_id in _holders_except(session, team_id, roles, concern.subject_user_id or ""):
+    users = _holders_except(session, team_id, roles, concern.subject_user_id or "")
+    for user_id in users:
         enqueue_once(session, team_id, OutboxKind.EMAIL_FAILED, f"{concern.id}:email_failed:{to}:{user_id}", now,
                      concern_id=concern.id, recipient_id=user_id, payload={"to": to})
+    if not users and to == "lado" and email_only_case_manager(session, concern):
+        enqueue_once(session, team_id, OutboxKind.EMAIL, f"{concern.id}:email_failed:{to}:chair", now,
+                     concern_id=concern.id, payload={"to": "chair", "about": "email_failed"})
+    elif not users:  # nobody at all can be told: the operator must see it
+        log.error("concern id %s: the email to %s keeps failing and nobody at the school can be told; "
+                  "check SMTP and the school's contacts", concern.id, to)
 
 
 def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | None:

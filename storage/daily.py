@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.concern import Status
+from storage.access import may_handle
 from storage.drafts import DraftStatus
 from storage.models import Concern, Draft, School
 from storage.outbox import OutboxKind, enqueue_once
@@ -39,6 +40,8 @@ def run_school_day(session: Session, school: School, now: datetime) -> int:
             select(Concern.assigned_to).where(Concern.team_id == school.team_id, Concern.assigned_to.is_not(None),
                                               Concern.status != Status.CLOSED.value).distinct())
         for user_id in sorted(u for u in assignees if u):
+            if not open_assigned_to(session, school.team_id, user_id):
+                continue  # nothing they may still see
             queued += enqueue_once(session, school.team_id, OutboxKind.ASSIGNEE_MORNING,
                                    f"morning:{school.team_id}:{user_id}:{day}", now, recipient_id=user_id)
     drafts = _unsent_today(session, school, local) if local.time() >= school.draft_nudge_at else []
@@ -52,6 +55,8 @@ def run_school_day(session: Session, school: School, now: datetime) -> int:
 
 
 def open_assigned_to(session: Session, team_id: str, user_id: str) -> list[Concern]:
-    return list(session.scalars(
+    """Open concerns assigned to this person that they may still handle (roles change)."""
+    concerns = session.scalars(
         select(Concern).where(Concern.team_id == team_id, Concern.assigned_to == user_id,
-                              Concern.status != Status.CLOSED.value).order_by(Concern.reported_at)))
+                              Concern.status != Status.CLOSED.value).order_by(Concern.reported_at))
+    return [c for c in concerns if may_handle(session, c, user_id)]

@@ -13,6 +13,7 @@ from flows.deadlines import RULES, Clock, clock_met_by, ico_deadline, next_worki
 from flows.routing import BREACH_ROLES
 from storage.models import Concern, Deadline, School
 from storage.outbox import OutboxKind, enqueue_once
+from storage.routing import email_only_case_manager
 from storage.schools import closure_days, holders
 
 
@@ -55,6 +56,11 @@ def remind_due(session: Session, now: datetime) -> int:
     queued = 0
     for deadline in session.scalars(select(Deadline).where(Deadline.met_at.is_(None)).order_by(Deadline.due_at)):
         rule = RULES[Clock(deadline.kind)]
+        concern = session.get_one(Concern, deadline.concern_id)
+        recipients = _recipients(session, deadline, concern)
+        by_email = not recipients and deadline.kind == Clock.LADO and email_only_case_manager(session, concern)
+        if not recipients and not by_email:
+            continue  # nobody to tell yet (a role unfilled): keep the reminder for when someone is
         stage = None
         if now >= deadline.due_at and deadline.overdue_reminded_at is None:
             stage = "overdue" if _reminded(session, deadline, "overdue_reminded_at", now) else None
@@ -62,8 +68,12 @@ def remind_due(session: Session, now: datetime) -> int:
             stage = "soon" if _reminded(session, deadline, "reminded_at", now) else None
         if stage is None:
             continue
-        concern = session.get_one(Concern, deadline.concern_id)
-        for user_id in _recipients(session, deadline, concern):
+        if by_email:  # the chair, outside the workspace, is the case manager: remind them by email
+            queued += enqueue_once(session, concern.team_id, OutboxKind.EMAIL,
+                                   f"{concern.id}:deadline:{deadline.kind}:{stage}:chair", now, concern_id=concern.id,
+                                   payload={"to": "chair", "about": "deadline", "stage": stage,
+                                            "due_at": deadline.due_at.isoformat()})
+        for user_id in recipients:
             queued += enqueue_once(session, concern.team_id, OutboxKind.DEADLINE_REMINDER,
                                    f"{concern.id}:deadline:{deadline.kind}:{stage}:{user_id}", now,
                                    concern_id=concern.id, recipient_id=user_id,

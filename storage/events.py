@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     INITIAL_REVIEW = "initial_review"
     EXPORTED = "exported"
     EMAILED = "emailed"
+    REROUTED = "rerouted"
 
 
 def log_event(session: Session, team_id: str, concern_id: int, kind: EventKind, actor_id: str | None,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from sqlalchemy import select, update
 
-from flows.concern import Category, Role, Status
+from flows.concern import DSL_TEAM, Category, Role, Status
 from flows.escalation import TOP
 from flows.nudes import InitialReview as ReviewAnswers
 from flows.routing import handles
@@ -83,8 +83,8 @@ def record_initial_review(session: Session, team_id: str, concern_id: int, actor
     concern, problem = handleable(session, team_id, concern_id, actor_id, "initial_review", now)
     if concern is None:
         return Outcome(problem or Result.NOT_FOUND)
-    if concern.category != Category.NUDES.value:
-        return Outcome(Result.NOT_OPEN)
+    if concern.category != Category.NUDES.value or not DSL_TEAM & case_roles(concern):
+        return Outcome(Result.NOT_OPEN)  # the UKCIS review is for children sharing imagery: the DSL team's
     existing = session.scalars(select(InitialReview).where(InitialReview.concern_id == concern.id)).first()
     if existing is not None:
         return Outcome(Result.DONE, summarise(concern))  # a second press changes nothing
@@ -99,7 +99,7 @@ def record_initial_review(session: Session, team_id: str, concern_id: int, actor
         concern.immediate_referral = True
         concern.escalation_level = max(concern.escalation_level, TOP)
         for head in holders(session, team_id, frozenset({Role.HEADTEACHER})):
-            if head.user_id and head.user_id != actor_id:
+            if head.user_id and head.user_id not in (actor_id, concern.subject_user_id):
                 enqueue(session, team_id, OutboxKind.IMMEDIATE_REFERRAL_NOTICE,
                         f"{concern.id}:immediate_referral:{head.user_id}", now, concern_id=concern.id,
                         recipient_id=head.user_id)

@@ -136,10 +136,14 @@ def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
             else:
                 response, recorded = _advance(svc, session, draft, step, payload.view.state.values, school)
     except IntegrityError:
-        # The same draft was submitted twice at once; the other request recorded it. Show that record.
+        # The same step was submitted twice at once and the other request won: if it recorded the concern,
+        # show that record; otherwise nothing was lost (the draft has the answers) and a second press works.
         with svc.db.session() as session:
             draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id)
-            response = {"response_action": "update", "view": _submitted_view(session, draft)}
+            if draft is not None and draft.concern_id is not None:
+                response = {"response_action": "update", "view": _submitted_view(session, draft)}
+            else:
+                response = _save_failed(step)
     except SQLAlchemyError:
         log.exception("could not save step %s of a report", step.id)
         ack(**_save_failed(step))

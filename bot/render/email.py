@@ -3,6 +3,8 @@ how to reach the case manager. No names of children or staff, and nothing of wha
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.render.blocks import local_time
 from flows.concern import Role
 from storage.access import ConcernSummary
@@ -27,3 +29,19 @@ def case_email(summary: ConcernSummary, school_name: str, recipient: str, case_r
         "safeguarding record.\n"
     )
     return subject, body
+
+
+def chair_notice(summary: ConcernSummary, school_name: str, about: str, stage: str | None, due: datetime | None,
+                 timezone: str) -> tuple[str, str]:
+    """To a chair outside the workspace who is case manager: a LADO deadline, or the LADO's email failing."""
+    subject = f"{school_name}: action needed on concern {summary.reference}"
+    if about == "deadline" and due is not None:
+        when = local_time(due, timezone)
+        lead = f"was due by {when} and is now overdue" if stage == "overdue" else f"is due by {when}"
+        body = (f"The Local Authority Designated Officer must be told about concern {summary.reference} at "
+                f"{school_name} within one working day; that {lead}. Please contact the LADO, then let the school "
+                "know so the record shows it.\n")
+    else:
+        body = (f"The email telling the Local Authority Designated Officer about concern {summary.reference} at "
+                f"{school_name} has not gone through after several tries. Please contact the LADO by phone.\n")
+    return subject, body + "\nThis email deliberately contains no names and no details.\n"

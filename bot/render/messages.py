@@ -35,7 +35,7 @@ def _buttons(summary: ConcernSummary) -> list[dict]:
     if summary.status is Status.NEW:
         buttons.append(button("Acknowledge", ACKNOWLEDGE_ACTION, value, style="primary"))
     elif summary.status is not Status.CLOSED:
-        if summary.category is Category.NUDES and not summary.has_initial_review:
+        if summary.category is Category.NUDES and not summary.subject_kind.is_adult and not summary.has_initial_review:
             buttons.append(button("Initial review", INITIAL_REVIEW_ACTION, value, style="primary"))
         buttons += [button("Record action", RECORD_ACTION_ACTION, value),
                     button("Assign", ASSIGN_ACTION, value), button("Close", CLOSE_ACTION, value)]

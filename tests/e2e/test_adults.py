@@ -176,3 +176,17 @@ def test_the_lado_clock_reminds_the_head_and_the_record_shows_when_it_was_met(
     record = view_text(wait_for(lambda: "done at" in view_text(slack.ws.current_view(HELEN).view) and
                                 slack.ws.current_view(HELEN), what="the record with the clock met").view)
     assert "The LADO must be told within one working day: done at 25 Nov 2026, 07:01." in record
+
+
+def test_an_outside_chair_gets_deadline_reminders_and_failure_notices_by_email(
+        slack: SlackSimulator, bot: Runtime, clock, mailbox) -> None:  # type: ignore[no-untyped-def]
+    _report_about_adult(slack, AMY, "headteacher", {})
+    wait_for(lambda: len(mailbox.box.messages) == 2, what="the chair's and the LADO's emails")
+    clock.advance(timedelta(hours=21, minutes=1))
+    assert bot.school_day.run() == 1
+    bot.sender.drain()
+    reminder = wait_for(lambda: [m for m in mailbox.box.messages if "action needed" in m["Subject"]], what="reminder")[0]
+    assert reminder["To"] == "chair.of.governors@oakfield-governors.example"
+    body = reminder.get_content()
+    assert "within one working day; that is due by 25 Nov 2026, 10:00" in body
+    assert "Helen" not in body and "Year 6" not in body and not slack.ws.dms_to(HELEN)

@@ -118,3 +118,60 @@ def test_governors_summary(db: Database, clock: ManualClock, kind: str, person: 
     # Only the governance roles get even a count, and never of a concern about themselves.
     counted = person in ("head", "chair", "online_safety_governor") and not (kind == "head" and person == "head")
     assert summary.about_adults == (1 if adult and counted else 0)
+
+
+def test_a_nudes_concern_about_the_head_never_reaches_the_head(db: Database, clock: ManualClock) -> None:
+    from flows.nudes import InitialReview, ReferralCondition
+    from storage.handling import record_initial_review
+    from storage.models import OutboxMessage
+    from sqlalchemy import select
+
+    _school(db, clock)
+    concern = report(db, clock.now(), reporter=REPORTER, subject="headteacher", threshold="harm", category="nudes")
+    with db.session() as session:
+        acknowledge(session, TEAM, concern.id, CHAIR, clock.now())
+        review = InitialReview(conditions=[ReferralCondition.ADULT_INVOLVED], parents_told="yes")
+        assert record_initial_review(session, TEAM, concern.id, CHAIR, review, clock.now()).result is Result.NOT_OPEN
+    with db.session() as session:
+        assert [o.recipient_id for o in session.scalars(select(OutboxMessage))].count(HEAD) == 0
+
+
+def test_a_typed_name_of_the_head_is_routed_as_about_the_head(db: Database, clock: ManualClock) -> None:
+    from storage.schools import apply_setup as setup
+    people = [(Role.DSL, Person(user_id=DSL, name="Dee Lead")), (Role.HEADTEACHER, Person(user_id=HEAD, name="Hed Teacher")),
+              (Role.CHAIR_OF_GOVERNORS, Person(user_id=CHAIR, name="Char Man"))]
+    with db.session() as session:
+        setup(session, school_setup(TEAM, people=people), clock.now())
+    typed = report(db, clock.now(), reporter=REPORTER, subject="staff", adult_name="  hed  TEACHER ", threshold="harm")
+    assert (typed.subject_kind, typed.subject_user_id, typed.case_roles) == ("headteacher", HEAD, ["chair_of_governors"])
+    chair = report(db, clock.now(), reporter=REPORTER, subject="chair_of_governors", threshold="low_level")
+    assert (chair.subject_kind, chair.subject_user_id, chair.case_roles) == ("chair_of_governors", CHAIR, ["headteacher"])
+    with db.session() as session:
+        assert access.open_record(session, TEAM, typed.id, HEAD, clock.now()) is None
+        assert access.open_record(session, TEAM, chair.id, CHAIR, clock.now()) is None
+
+
+def test_when_roles_change_an_open_concern_about_an_adult_follows_the_chain(db: Database, clock: ManualClock) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from storage import deadlines
+    from storage.models import OutboxMessage
+    from storage.routing import reroute_open
+    from storage.schools import apply_setup as setup
+
+    _school(db, clock)
+    concern = report(db, clock.now(), reporter=REPORTER, subject="staff", adult_user=DEPUTY, threshold="harm")
+    assert concern.case_roles == ["headteacher"]
+    with db.session() as session:  # the deputy becomes head; the old head leaves
+        setup(session, school_setup(TEAM, people=[(Role.DSL, Person(user_id=DSL)), (Role.HEADTEACHER, Person(user_id=DEPUTY)),
+                                                  (Role.CHAIR_OF_GOVERNORS, Person(user_id=CHAIR))]), clock.now())
+        session.flush()
+        assert reroute_open(session, TEAM, clock.now()) == [f"{concern.reference} now goes to chair_of_governors"]
+    with db.session() as session:
+        assert access.open_record(session, TEAM, concern.id, CHAIR, clock.now()) is not None
+        assert access.open_record(session, TEAM, concern.id, DEPUTY, clock.now()) is None  # still the subject
+        alerts = session.scalars(select(OutboxMessage.recipient_id).where(OutboxMessage.kind == "case_alert")).all()
+        assert sorted(alerts) == [CHAIR, HEAD]
+        assert deadlines.remind_due(session, clock.advance(timedelta(hours=22))) == 1  # the chair is reminded

@@ -146,3 +146,24 @@ def test_a_very_long_record_still_opens() -> None:
     view = record_view(record, "Europe/London")
     assert check_view(view) == [] and len(view["blocks"]) <= 100
     assert "Showing the latest 20 of 60 actions" in repr(view)
+
+
+def test_the_error_handler_logs_where_not_what(caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    from pydantic import BaseModel
+
+    from bot.app import on_error
+
+    class Form(BaseModel):
+        when: date
+
+    typed = "Robin " + "Secret" + "name said hello"  # built at run time, so no source line contains it
+    try:
+        Form.model_validate({"when": typed})
+    except Exception as error:  # noqa: BLE001
+        with caplog.at_level(logging.ERROR):
+            on_error(error, {"type": "view_submission", "view": {"callback_id": "concern_action_form"}})
+    logged = caplog.text
+    assert "ValidationError" in logged and "concern_action_form" in logged
+    assert "Secretname" not in logged
