@@ -142,7 +142,7 @@ def reporter_acknowledged(summary: ConcernSummary, timezone: str) -> tuple[str, 
 
 def immediate_page(reporter_id: str | None) -> tuple[str, list[Block]]:
     text = (f":rotating_light: Immediate risk of harm: {mention(reporter_id)} is reporting that a child is at "
-            "immediate risk right now. Find them in person or call them. The record follows in the DSL channel.")
+            "immediate risk right now. Find them in person or call them. The record will follow.")
     return text, [section(text)]
 
 
