@@ -4,73 +4,78 @@ from __future__ import annotations
 
 import logging
 import traceback
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler,
-)
 
-from bot.listeners import concern_actions, handling, home, incident_log, report
+from bot.logs import ContextExecutor, request_middleware
+from bot.listeners import (
+    admin, admin_register, aup, concern_actions, handling, home, incident_log, install, report, reviews,
+)
+from bot.metrics import Metrics
+from bot.slack_client import BotIdentity
 from bot.services import Services, inject
 
 log = logging.getLogger(__name__)
+# What someone sees who uses concernbot in a workspace it is not (or no longer) installed in.
+NOT_INSTALLED = ("concernbot is not installed in this workspace: ask whoever looks after Slack here to install it "
+                 "again. Anything recorded before is kept.")
 LISTENER_THREADS = 64
 
 
-@dataclass(frozen=True)
-class BotIdentity:
-    """Who the bot is in its workspace, from auth.test at start-up (so no request waits for it)."""
-
-    team_id: str
-    team_name: str
-    bot_user_id: str
-    enterprise_id: str | None
-    authorize_result: AuthorizeResult
-
-
-def web_client(token: str | None, base_url: str, logger: logging.Logger | None = None) -> WebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries server and connection errors."""
-    return WebClient(token=token, base_url=base_url, timeout=10, logger=logger, retry_handlers=[
-        ConnectionErrorRetryHandler(max_retry_count=2),
-        RateLimitErrorRetryHandler(max_retry_count=2),
-        ServerErrorRetryHandler(max_retry_count=2),
-    ])
-
-
-def identify(client: WebClient, token: str) -> BotIdentity:
-    response = client.auth_test(token=token)
-    return BotIdentity(
-        team_id=response["team_id"], team_name=response.get("team", ""), bot_user_id=response["user_id"],
-        enterprise_id=response.get("enterprise_id") or None,
-        authorize_result=AuthorizeResult.from_auth_test_response(bot_token=token, auth_test_response=response),
-    )
-
-
-def create_app(*, signing_secret: str, client: WebClient, identity: BotIdentity, services: Services) -> App:
+def create_app(*, signing_secret: str, client: WebClient, services: Services, metrics: Metrics | None = None,
+               identity: BotIdentity | None = None, oauth: OAuthSettings | None = None,
+               middleware: Sequence[Callable[..., Any]] = ()) -> App:
+    """Token mode (`identity`: one workspace's bot token) or OAuth mode (`oauth`: installed into many)."""
     def authorize(team_id: str | None) -> AuthorizeResult | None:
         # One workspace per token: a request from any other team is not ours to answer.
-        return identity.authorize_result if team_id == identity.team_id else None
+        return identity.authorize_result if identity is not None and team_id == identity.team_id else None
 
     app = App(
-        signing_secret=signing_secret, client=client, authorize=authorize,
+        signing_secret=signing_secret, client=client,
+        **({"oauth_settings": oauth} if oauth is not None else {"authorize": authorize}),
         process_before_response=False, logger=logging.getLogger("concernbot.bolt"),
+        user_facing_authorize_error_message=NOT_INSTALLED,
         # Bolt runs each listener (its ack, then the slow part) on this pool; with Bolt's default of 5
         # threads, five slow Web API calls would leave the sixth request unacknowledged past 3 seconds.
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+        listener_executor=ContextExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
+    app.use(request_middleware(metrics.count_request if metrics else None))
     app.use(inject(services))
+    app.use(workspace_of_request)
+    for extra in middleware:
+        app.use(extra)
     report.register(app)
     concern_actions.register(app)
     handling.register(app)
     incident_log.register(app)
     home.register(app)
-    app.error(on_error)
+    aup.register(app)
+    reviews.register(app)
+    admin.register(app)
+    admin_register.register(app)
+    install.register(app)
+    if metrics is None:
+        app.error(on_error)
+    else:
+        def counted(error: Exception, body: dict[str, Any]) -> None:
+            metrics.errors.inc()
+            on_error(error, body)
+
+        app.error(counted)
     return app
+
+
+def workspace_of_request(body: dict[str, Any], context: Any, next: Callable[[], Any]) -> Any:  # noqa: A002
+    """Installed organisation-wide, Slack may send an interaction with `team: null`: the school is then the
+    workspace Bolt resolved (the view's installed team, or the person's), which every listener reads."""
+    if "team" in body and not body.get("team") and context.get("team_id"):
+        body["team"] = {"id": context["team_id"]}
+    return next()
 
 
 def on_error(error: Exception, body: dict[str, Any]) -> None:

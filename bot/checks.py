@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.school_setup import channel_in
 from storage.models import School
 
 
@@ -21,6 +22,14 @@ def dsl_channel_problem(client: WebClient, school: School | None) -> str | None:
             return (f"concernbot cannot see {name}: invite @concernbot to {name} "
                     f"(type /invite @concernbot in the channel).")
         return f"concernbot could not check {name} ({exc.response.get('error')}); check the bot token."
+    except (SlackClientError, OSError) as exc:
+        return f"concernbot could not reach Slack to check {name} ({type(exc).__name__}); check the network."
+    if not channel_in(channel, school.team_id):
+        return (f"{name} belongs to another workspace of the organisation: name this school's own DSL channel "
+                "in its settings.")
     if not channel.get("is_member"):
         return f"concernbot is not in {name}: invite @concernbot to {name} (type /invite @concernbot there)."
+    if not channel.get("is_private"):
+        return (f"{name} is a public channel, and every post names the reporter and the category: use a private "
+                "channel for the DSL team.")
     return None

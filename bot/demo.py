@@ -9,14 +9,24 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from bot.render.aup import SIGN_ACTION
 from bot.render.messages import ACKNOWLEDGE_ACTION, OPEN_RECORD_ACTION
 from bot.runtime import Runtime
 from bot.sandbox.client import SlackSimulator, wait_for
-from bot.sandbox.demo_workspace import AMY, DAN, DSL_CHANNEL, HELEN, PRIYA, TOM, demo_workspace
+from bot.sandbox.demo_workspace import AMY, DAN, DSL_CHANNEL, HELEN, PRIYA, TEAM_ID, TOM, demo_workspace
 from bot.sandbox.webapi import SandboxServer
 from bot.school_setup import apply_school_file
 from bot.settings import load_settings
+from bot.yearly import publish_aup
+from flows.aup import AupDocument
+from flows.clock import ShiftedClock
 from storage.events import events_for
+from storage.models import School
+from storage.schools import school_day
+
+DEMO_AUP = AupDocument(version="2026-27", text="I use the school's devices and accounts for school work. I never "
+                                               "share passwords. I report any concern the same day, with "
+                                               "/report-concern.", changes="Reporting is now done in Slack.")
 
 
 def demo_school_file() -> Path:
@@ -65,9 +75,35 @@ def _adult_story(sim: SlackSimulator, runtime: Runtime) -> None:
         {"category": "social_networking", "urgency": "routine"}, _when(runtime), {},
         {"why_concerned": "He follows several Year 6 pupils on a personal social media account.",
          "reporter_position": "Deputy DSL"}, {}, {}])
-    wait_for(lambda: ws.dms_to(HELEN), what="the head's confidential message")
+    wait_for(lambda: any("low-level concern" in m.text for m in ws.dms_to(HELEN)), what="the head's confidential message")
     ws.note(f"#dsl-team: {len(ws.messages_in(DSL_CHANNEL)) - posts_before} new posts. Tom Reed: "
             f"{len(ws.dms_to(TOM))} messages from concernbot. Only the headteacher was told.")
+
+
+def _next_school_morning(runtime: Runtime, clock: ShiftedClock, after_days: int) -> None:
+    """Move the demo's clock to when the school is next open, `after_days` days on."""
+    with runtime.db.session() as session:
+        school = session.get_one(School, TEAM_ID)
+        clock.set(school_day(school).next_opening(clock.now() + timedelta(days=after_days), school.timezone))
+
+
+def _yearly_story(sim: SlackSimulator, runtime: Runtime) -> None:
+    ws, clock = sim.ws, runtime.clock
+    assert isinstance(clock, ShiftedClock)
+    ws.note("The yearly cycle: Helen Brooks puts this year's staff Acceptable Use Policy in force.")
+    for change in publish_aup(runtime.client, runtime.db, TEAM_ID, DEMO_AUP, HELEN, clock.now()):
+        ws.note(f"concernbot: {change}.")
+    _next_school_morning(runtime, clock, 0)
+    runtime.sender.drain_all()
+    request = wait_for(lambda: [m for m in ws.dms_to(AMY) if (m.metadata or {}).get("event_type") == "aup_request"],
+                       what="Amy's request to sign")[0]
+    sim.click_in_message(AMY, request, SIGN_ACTION)
+    wait_for(lambda: request.edits, what="Amy's receipt")
+    ws.note("A week later, at the start of the school day, the morning's calendar job runs:")
+    _next_school_morning(runtime, clock, 7)
+    runtime.yearly.run_school(TEAM_ID)
+    runtime.sender.drain_all()
+    wait_for(lambda: any("reminder" in m.text for m in ws.dms_to(TOM)), what="Tom's reminder")
 
 
 def run_demo(out: TextIO, database_url: str | None = None) -> int:
@@ -79,10 +115,11 @@ def run_demo(out: TextIO, database_url: str | None = None) -> int:
     settings = load_settings(slack_bot_token=ws.bot_token, slack_signing_secret=secret, slack_app_token=None,
                              slack_api_url=sandbox.api_url,
                              database_url=database_url or f"sqlite:///{workdir / 'demo.db'}")
-    runtime = Runtime(settings)
+    # The demo's clock is the system's, moved on by the story to show the yearly cycle's weeks.
+    runtime = Runtime(settings, clock=ShiftedClock(), calendar_jobs=False)
     try:
         runtime.build()
-        changes = apply_school_file(runtime.client, runtime.identity.team_id, runtime.db,
+        changes = apply_school_file(runtime.client, TEAM_ID, runtime.db,
                                     demo_school_file(), runtime.clock.now())
         runtime.start(port=0)
         print("concernbot demo: the real bot (Bolt over HTTP at "
@@ -127,4 +164,5 @@ def _story(sim: SlackSimulator, runtime: Runtime) -> int:
     sim.click_in_message(TOM, post, OPEN_RECORD_ACTION)
     wait_for(lambda: ws.current_view(TOM), what="Tom's answer")
     _adult_story(sim, runtime)
+    _yearly_story(sim, runtime)
     return int(sim.find_action(post.blocks, OPEN_RECORD_ACTION)[1]["value"])

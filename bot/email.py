@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal
@@ -35,13 +37,16 @@ class Emailer:
     def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    @property
+    def configured(self) -> bool:
+        return bool(self._settings.host and self._settings.sender)
+
+    @contextmanager
+    def _session(self) -> Iterator[smtplib.SMTP]:
+        """A connection to the relay, secured and logged in as the settings say."""
         s = self._settings
         if not s.host or not s.sender:
             raise EmailNotConfigured("email is not configured: set SMTP_HOST and SMTP_FROM")
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = s.sender, to, subject
-        message.set_content(body)
         context = ssl.create_default_context(cafile=s.ca_file)
         if s.security == "tls":
             client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
@@ -52,4 +57,17 @@ class Emailer:
                 client.starttls(context=context)
             if s.username:
                 client.login(s.username, s.password or "")
+            yield client
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        s = self._settings
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = s.sender, to, subject
+        message.set_content(body)
+        with self._session() as client:
             client.send_message(message)
+
+    def check(self) -> None:
+        """Connect, secure, log in and say NOOP, sending nothing; raises what `send` would."""
+        with self._session() as client:
+            client.noop()

@@ -63,10 +63,13 @@ def export_incidents(db: Database, clock: Clock, team_id: str, viewer: str, filt
     return count
 
 
+ACTION_KINDS = frozenset(k.value for k in ActionKind)
+
+
 def _incident_row(row: incident_log.IncidentRow, zone: ZoneInfo) -> list[object]:
     c = row.concern
     answers = ReportAnswers.model_validate(c.details)
-    kinds = [ActionKind(a.kind) for a in row.actions if a.kind in {k.value for k in ActionKind}]
+    kinds = [ActionKind(a.kind) for a in row.actions if a.kind in ACTION_KINDS]
     outcome = next((a.note for a in reversed(row.actions) if a.kind == "outcome"), "")
     wait = round((c.acknowledged_at - c.reported_at).total_seconds() / 60, 1) if c.acknowledged_at else ""
     local = lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t else ""  # noqa: E731
@@ -88,7 +91,8 @@ def export_summary(db: Database, team_id: str, viewer: str, filters: Filters, ou
     writer.writerow(["measure", "group", "value"])
     writer.writerow(["concerns", "all", summary.total])
     writer.writerow(["recorded late", "all", summary.recorded_late])
-    writer.writerow(["concerns about adults (count only)", "all", summary.about_adults])
+    if summary.counts_adults:  # the DSL team is given no count of concerns about adults at all
+        writer.writerow(["concerns about adults (count only)", "all", summary.about_adults])
     for group, counts in (("by category", summary.by_category), ("by month", summary.by_month),
                           ("by status", summary.by_status), ("referrals", summary.referrals)):
         for key, value in sorted(counts.items()):

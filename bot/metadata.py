@@ -37,6 +37,24 @@ class ConcernMetadata(BaseModel):
     concern_id: int
 
 
+class PolicyMetadata(BaseModel):
+    """Which policy a review form is about, and the date it was due when the form opened (first wins)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    policy_id: int
+    next_review: str
+
+
+class SettingsMetadata(BaseModel):
+    """The settings form's answers, carried from the check to the confirmation (signed, never trusted for who)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    answers: dict[str, Any]
+    version: str | None = None  # the settings' version when the change was shown for confirmation
+
+
 class MetadataCodec:
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(b"concernbot/private_metadata:" + secret.encode()).digest()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import datetime
 import threading
+from datetime import datetime, timedelta
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.email import Emailer, EmailNotConfigured
+from bot.metrics import Metrics
 from bot.render import messages
 from bot.render.email import case_email, chair_notice
+from bot.pacing import Pacer
+from bot.roster import workspace_admins
+from bot.workspaces import NotInstalled, Workspaces
+from bot.yearly_sender import KINDS as YEARLY_KINDS, Deferred, YearlySender
 from flows.clock import Clock
 from flows.concern import Category, Role
 from storage import access, daily
@@ -29,14 +34,18 @@ from storage.concerns import email_failed
 from storage.db import Database
 from storage.drafts import DraftStatus
 from storage.events import EventKind, log_event
+from storage.installs import installer_of, reach_of
 from storage.models import Draft, Notification, RoleAssignment, School
-from storage.outbox import OutboxItem, OutboxKind, claim_due, mark_failed, mark_sent
+from storage.outbox import (
+    LEASE, OutboxItem, OutboxKind, claim_due, defer, lease_is_fresh, mark_failed, mark_sent, renew_lease,
+)
 from storage.routing import decide
 from storage.schools import get_school
 
 log = logging.getLogger(__name__)
 DSL_AUDIENCE = "dsl_channel"
 EMAIL_FAILURES_BEFORE_TELLING = 3
+BATCH = 20  # rows claimed at a time: each batch must go out within the lease, rate limits and all
 
 
 class NotReady(Exception):
@@ -50,20 +59,24 @@ class DrainReport:
 
 
 class OutboxSender:
-    def __init__(self, db: Database, clock: Clock, client: WebClient, default_timezone: str,
-                 emailer: Emailer | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, workspaces: Workspaces, default_timezone: str,
+                 emailer: Emailer | None = None, lease: timedelta = LEASE, metrics: Metrics | None = None,
+                 broadcast_rate: float = 0) -> None:
         self._db = db
+        self._metrics = metrics
+        self._lease = lease
+        self._yearly = YearlySender(clock, Pacer(broadcast_rate))
         self._clock = clock
-        self._client = client
+        self._workspaces = workspaces
         self._default_timezone = default_timezone
         self._emailer = emailer
         self._lock = threading.Lock()
 
-    def drain(self, limit: int = 100) -> DrainReport:
-        """Send everything due now. Safe to call from several threads and processes at once."""
+    def drain(self, limit: int = BATCH) -> DrainReport:
+        """Send a batch of what is due now. Safe to call from several threads and processes at once."""
         with self._lock:
             with self._db.session() as session:
-                items = claim_due(session, self._clock.now(), limit)
+                items = claim_due(session, self._clock.now(), limit, self._lease)
             sent = failed = 0
             for item in items:
                 if self._send_one(item):
@@ -72,14 +85,36 @@ class OutboxSender:
                     failed += 1
             return DrainReport(sent, failed)
 
+    def drain_all(self) -> int:
+        """Send batches while they go; stops at a batch that sends nothing (its rows wait for their backoff)."""
+        total = 0
+        while (report := self.drain()).sent:
+            total += report.sent
+        return total
+
     def _send_one(self, item: OutboxItem) -> bool:
         try:
+            renewed: OutboxItem | None = item
+            if not lease_is_fresh(item, self._clock.now(), self._lease):
+                with self._db.session() as session:
+                    renewed = renew_lease(session, item, self._clock.now(), self._lease)
+            if renewed is None:
+                log.info("outbox %s #%s skipped: its lease ran out and another sender has it", item.kind, item.id)
+                return True
             with self._db.session() as session:
-                self._send(session, item)
+                self._send(session, renewed)
                 mark_sent(session, item.id, self._clock.now())
+            if self._metrics is not None:
+                self._metrics.sent.labels(kind=item.kind.value).inc()
+            return True
+        except Deferred as later:
+            with self._db.session() as session:
+                defer(session, item.id, later.until)
             return True
         except Exception as exc:  # noqa: BLE001 - one bad row must never hold up the rows behind it
             error = _describe(exc)
+            if self._metrics is not None:
+                self._metrics.send_failures.labels(kind=item.kind.value).inc()
             with self._db.session() as session:
                 retry_at = mark_failed(session, item.id, item.attempts, self._clock.now(), error)
                 if item.kind is OutboxKind.EMAIL and item.attempts >= EMAIL_FAILURES_BEFORE_TELLING and item.concern_id:
@@ -88,20 +123,44 @@ class OutboxSender:
                         item.kind, item.id, item.concern_id, item.attempts, error, retry_at.isoformat())
             return False
 
+    def _slack(self, team_id: str) -> WebClient:
+        """The school's own client: a row can only ever go out with its own school's token."""
+        try:
+            return self._workspaces.client(team_id)
+        except NotInstalled as exc:
+            raise NotReady(str(exc)) from None
+
     def _send(self, session: Session, item: OutboxItem) -> None:
         school = get_school(session, item.team_id)
         tz = school.timezone if school else self._default_timezone
+        if item.kind is OutboxKind.EMAIL:
+            summary = access.summary(session, item.team_id, item.concern_id) if item.concern_id else None
+            if summary is None:
+                raise NotReady(f"concern {item.concern_id} not found in {item.team_id}")
+            self._email(session, item, summary, school, tz)
+            return
+        client = self._slack(item.team_id)
+        if item.kind in YEARLY_KINDS:
+            if school is None:
+                raise NotReady(f"school {item.team_id} is not set up")
+            self._yearly.send(client, session, item, school)
+            return
+        if item.kind is OutboxKind.SETUP_NEEDED:
+            if school is None or not school.dsl_channel_id:  # set up since: the team has been told already
+                for user_id in self._setup_recipients(session, client, item.team_id):
+                    self._direct_message(client, user_id, *messages.setup_needed(school.name if school else None))
+            return
         if item.kind is OutboxKind.IMMEDIATE_PAGE:
-            self._direct_message(item.recipient_id, *messages.immediate_page(item.payload.get("reporter_id")))
+            self._direct_message(client, item.recipient_id, *messages.immediate_page(item.payload.get("reporter_id")))
             return
         if item.kind is OutboxKind.ASSIGNEE_MORNING:
             open_concerns = [access.summarise(c) for c in daily.open_assigned_to(session, item.team_id,
                                                                                   item.recipient_id or "")]
             if open_concerns:  # all closed since it was queued: nothing to say
-                self._direct_message(item.recipient_id, *messages.assignee_morning(open_concerns))
+                self._direct_message(client, item.recipient_id, *messages.assignee_morning(open_concerns))
             return
         if item.kind in (OutboxKind.DRAFT_NUDGE, OutboxKind.DRAFT_UNSENT):
-            self._draft_notice(session, item, school, tz)
+            self._draft_notice(client, session, item, school, tz)
             return
         summary = access.summary(session, item.team_id, item.concern_id) if item.concern_id else None
         if summary is None:
@@ -109,16 +168,14 @@ class OutboxSender:
         if item.kind is OutboxKind.DSL_ALERT:
             if school is None or not school.dsl_channel_id:
                 raise NotReady("no DSL channel is configured: run `concernbot setup school.yml`")
-            self._announce(session, summary, DSL_AUDIENCE, school.dsl_channel_id, *messages.dsl_alert(summary, tz))
+            self._announce(client, session, summary, DSL_AUDIENCE, school.dsl_channel_id, *messages.dsl_alert(summary, tz))
         elif item.kind is OutboxKind.CASE_ALERT:
-            channel = self._im(item.recipient_id)
-            self._announce(session, summary, f"dm:{item.recipient_id}", channel, *messages.case_alert(summary, tz))
+            channel = self._im(client, item.recipient_id)
+            self._announce(client, session, summary, f"dm:{item.recipient_id}", channel, *messages.case_alert(summary, tz))
         elif item.kind is OutboxKind.ALERT_REFRESH:
-            self._refresh(session, summary, tz)
-        elif item.kind is OutboxKind.EMAIL:
-            self._email(session, item, summary, school, tz)
+            self._refresh(client, session, summary, tz)
         else:
-            self._direct_message(item.recipient_id, *self._render_dm(item, summary, tz))
+            self._direct_message(client, item.recipient_id, *self._render_dm(item, summary, tz))
 
     @staticmethod
     def _render_dm(item: OutboxItem, summary: access.ConcernSummary, tz: str) -> tuple[str, list[dict[str, Any]]]:
@@ -140,17 +197,17 @@ class OutboxSender:
                   OutboxKind.REPORTER_CLOSED: messages.reporter_closed}[item.kind]
         return render(summary, tz)
 
-    def _announce(self, session: Session, summary: access.ConcernSummary, audience: str, channel: str,
+    def _announce(self, client: WebClient, session: Session, summary: access.ConcernSummary, audience: str, channel: str,
                   text: str, blocks: list[dict[str, Any]]) -> None:
         """Post a concern's announcement and remember where, so later changes update the same message."""
-        response = self._client.chat_postMessage(
+        response = client.chat_postMessage(
             channel=channel, text=text, blocks=blocks,
             metadata={"event_type": "concern_alert", "event_payload": {"reference": summary.reference}})
         session.add(Notification(team_id=summary.team_id, concern_id=summary.id, audience=audience,
                                  channel_id=response["channel"], message_ts=response["ts"]))
         log_event(session, summary.team_id, summary.id, EventKind.NOTIFIED, None, self._clock.now(), audience=audience)
 
-    def _refresh(self, session: Session, summary: access.ConcernSummary, tz: str) -> None:
+    def _refresh(self, client: WebClient, session: Session, summary: access.ConcernSummary, tz: str) -> None:
         posts = list(session.scalars(select(Notification).where(Notification.concern_id == summary.id)))
         if not posts:
             raise NotReady("the concern's announcement has not been sent yet")
@@ -160,7 +217,7 @@ class OutboxSender:
                 continue  # a former case manager's copy is left as it was: they no longer see changes
             render = messages.dsl_alert if post.audience == DSL_AUDIENCE else messages.case_alert
             text, blocks = render(summary, tz)
-            self._client.chat_update(channel=post.channel_id, ts=post.message_ts, text=text, blocks=blocks)
+            client.chat_update(channel=post.channel_id, ts=post.message_ts, text=text, blocks=blocks)
 
     def _email(self, session: Session, item: OutboxItem, summary: access.ConcernSummary, school: School | None,
                tz: str) -> None:
@@ -188,32 +245,45 @@ class OutboxSender:
         self._emailer.send(address, subject, body)
         log_event(session, summary.team_id, summary.id, EventKind.EMAILED, None, self._clock.now(), to=to)
 
-    def _draft_notice(self, session: Session, item: OutboxItem, school: School | None, tz: str) -> None:
+    def _draft_notice(self, client: WebClient, session: Session, item: OutboxItem, school: School | None, tz: str) -> None:
         draft = session.get(Draft, item.payload.get("draft_id"))
         if draft is None or draft.status != DraftStatus.OPEN:
             return  # sent or thrown away since: nothing to nudge about
         raw = draft.answers.get("category")
         category = Category(raw).label if raw in set(Category) else None
         if item.kind is OutboxKind.DRAFT_NUDGE:
-            self._direct_message(draft.reporter_id, *messages.draft_nudge(draft.created_at, tz))
+            self._direct_message(client, draft.reporter_id, *messages.draft_nudge(draft.created_at, tz))
             return
         text, blocks = messages.draft_unsent(draft.reporter_id, draft.created_at, category, tz)
         decision = decide(session, item.team_id, draft.answers)
         if not decision.channel:  # an unsent report about an adult: only its case manager may hear of it
             for user_id in decision.dm:
-                self._direct_message(user_id, text, blocks)
+                self._direct_message(client, user_id, text, blocks)
             return
         if school is None or not school.dsl_channel_id:
             raise NotReady("no DSL channel is configured: run `concernbot setup school.yml`")
-        self._client.chat_postMessage(channel=school.dsl_channel_id, text=text, blocks=blocks)
+        client.chat_postMessage(channel=school.dsl_channel_id, text=text, blocks=blocks)
 
-    def _im(self, user_id: str | None) -> str:
+    @staticmethod
+    def _setup_recipients(session: Session, client: WebClient, team_id: str) -> list[str]:
+        """Who can set a school up: whoever installed it there; for an organisation-wide install (an org
+        admin, who may not be in this workspace), the workspace's own admins too; with one bot token, the
+        workspace's admins."""
+        installer, reach = installer_of(session, team_id), reach_of(session, team_id)
+        if installer and not (reach and reach.org_install):
+            return [installer]
+        admins = workspace_admins(client, team_id)
+        return ([installer] if installer and installer not in admins else []) + admins
+
+    @staticmethod
+    def _im(client: WebClient, user_id: str | None) -> str:
         if not user_id:
             raise NotReady("direct message has no recipient")
-        return str(self._client.conversations_open(users=user_id)["channel"]["id"])
+        return str(client.conversations_open(users=user_id)["channel"]["id"])
 
-    def _direct_message(self, user_id: str | None, text: str, blocks: list[dict[str, Any]]) -> None:
-        self._client.chat_postMessage(channel=self._im(user_id), text=text, blocks=blocks)
+    def _direct_message(self, client: WebClient, user_id: str | None, text: str,
+                        blocks: list[dict[str, Any]]) -> None:
+        client.chat_postMessage(channel=self._im(client, user_id), text=text, blocks=blocks)
 
 
 EXPECTED = (SlackApiError, SlackClientError, NotReady, EmailNotConfigured, smtplib.SMTPException, OSError)

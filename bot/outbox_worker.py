@@ -40,7 +40,6 @@ class OutboxWorker:
             if self._stop.is_set():
                 return
             try:
-                while self._sender.drain().sent:
-                    pass  # keep going while there is work; failures wait for their backoff
+                self._sender.drain_all()  # keeps going while there is work; failures wait for their backoff
             except Exception:  # never let the worker die; the sweep will retry
                 log.exception("outbox drain failed")

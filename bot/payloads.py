@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from flows.aup import Member
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -65,3 +67,14 @@ class BlockActions(_Payload):
 class AppHomeOpened(_Payload):
     user: str
     tab: str = "home"
+
+
+class TeamJoinEvent(_Payload):
+    user: Member
+
+
+class TeamJoin(_Payload):
+    """A `team_join` event: someone new in the workspace (Slack sends their whole user object)."""
+
+    team_id: str
+    event: TeamJoinEvent

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.metadata import MetadataCodec
 from flows.clock import Clock
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.workspaces import Workspaces
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Services:
     codec: MetadataCodec
     default_timezone: str
     kick_outbox: Callable[[], None]
+    workspaces: Workspaces  # each school's own Web API client (token mode: the one)
 
     def local_now(self, timezone: str) -> datetime:
         return self.clock.now().astimezone(ZoneInfo(timezone))

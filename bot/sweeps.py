@@ -10,10 +10,11 @@ import logging
 from collections.abc import Callable
 
 from flows.clock import Clock
-from sqlalchemy import select
 
 from storage import daily, deadlines, escalation
 from storage.db import Database
+from storage.installs import purge_states
+from storage.schools import active_team_ids
 from storage.models import School
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,14 @@ class SchoolDaySweep:
         now = self._clock.now()
         queued = 0
         with self._db.session() as session:
-            team_ids = list(session.scalars(select(School.team_id)))
+            team_ids = active_team_ids(session)
         for team_id in team_ids:
             with self._db.session() as session:
                 queued += daily.run_school_day(session, session.get_one(School, team_id), now)
         with self._db.session() as session:
             queued += deadlines.remind_due(session, now)  # statutory clocks run on calendar time, every day
+        with self._db.session() as session:  # housekeeping: install links that expired unused
+            purge_states(session, now)
         if queued:
             self._kick()
         return queued

@@ -40,3 +40,21 @@ class ManualClock:
             raise ValueError("ManualClock.set needs a timezone-aware time")
         with self._lock:
             self._now = instant.astimezone(timezone.utc)
+
+
+class ShiftedClock:
+    """The system clock, moved on by hand: time passes as usual from wherever it was set (the demo's weeks)."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(timezone.utc) + self._offset
+
+    def set(self, instant: datetime) -> None:
+        if instant.tzinfo is None:
+            raise ValueError("ShiftedClock.set needs a timezone-aware time")
+        with self._lock:
+            self._offset = instant - datetime.now(timezone.utc)

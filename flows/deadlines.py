@@ -14,9 +14,8 @@ from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from flows.handling import ActionKind
+from flows.school_time import bank_holidays_in
 
 
 class Clock(StrEnum):
@@ -38,7 +37,7 @@ RULES: dict[Clock, ClockRule] = {
 
 def bank_holidays(years: range) -> set[date]:
     """England and Wales share their bank holidays."""
-    return set(holidays.country_holidays("GB", subdiv="ENG", years=list(years)).keys())
+    return set().union(*(bank_holidays_in(year) for year in years))
 
 
 def next_working_day_same_time(start: datetime, tz: str, closed: frozenset[date] = frozenset()) -> datetime:

@@ -61,6 +61,8 @@ class Kind(StrEnum):
     TIME = "time"
     CHECKBOXES = "checkboxes"
     PERSON = "person"  # a member of the workspace, by Slack user id
+    PEOPLE = "people"  # several members of the workspace
+    CHANNEL = "channel"  # a channel, by id
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Question:
     hint: str | None = None
     placeholder: str | None = None
     max_length: int = SLACK_TEXT_LIMIT
+    future: bool = False  # a date that may be after today (a next review date); most may not
 
     def numbered(self, n: int, of: int, noun: str) -> Question:
         """This question for the n-th of several (child 2's name, say): its own id and label."""
@@ -242,6 +245,9 @@ def validate_answer(question: Question, value: Answer, today: date) -> str | Non
         if any(question.choice_label(v) is None for v in chosen):
             return "Please choose from the options."
         return None
+    if question.kind is Kind.PEOPLE:
+        chosen = value if isinstance(value, list) else []
+        return "Please choose at least one person." if question.required and not chosen else None
     if isinstance(value, list):
         return "Please give one answer."
     text = (value or "").strip()
@@ -258,7 +264,7 @@ def validate_answer(question: Question, value: Answer, today: date) -> str | Non
             day = date.fromisoformat(text)
         except ValueError:
             return "Please pick a date from the calendar."
-        if day > today:
+        if day > today and not question.future:
             return "The date can't be in the future."
     elif question.kind is Kind.TIME:
         try:

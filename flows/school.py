@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from flows.aup import AupDocument, AupRules, check_month_day
 from flows.concern import Role
+from flows.governors_report import DEFAULT_REPORT_DATES
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -54,8 +56,20 @@ class SchoolInfo(_Strict):
     day_ends: time = time(17, 0)
     draft_nudge_at: time = time(15, 30)
     closure_days: list[date] = []  # INSET days and the like: not school time, not a working day
+    governors_report_dates: list[str] = list(DEFAULT_REPORT_DATES)  # MM-DD, once a term
+    admins: list[str] = []  # besides the head and the workspace's admins: who may change settings in Slack
 
     _tz = field_validator("timezone")(check_timezone)
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, values: list[str]) -> list[str]:
+        return [check_person_ref(v) for v in values]
+
+    @field_validator("governors_report_dates")
+    @classmethod
+    def _report_dates(cls, values: list[str]) -> list[str]:
+        return sorted({check_month_day(v) for v in values})
 
     @model_validator(mode="after")
     def _day(self) -> SchoolInfo:
@@ -122,12 +136,25 @@ class PolicyFile(_Strict):
         return None if value is None else check_person_ref(value)
 
 
+class AupFile(AupRules):
+    """The staff AUP's yearly cycle (AupRules), who hears who has not signed, and the version in force."""
+
+    report_to: list[str] = []  # who gets the weekly list of who has not signed; none: the headteacher
+    document: AupDocument | None = None  # or load one with `concernbot aup publish`
+
+    @field_validator("report_to")
+    @classmethod
+    def _people(cls, values: list[str]) -> list[str]:
+        return [check_person_ref(v) for v in values]
+
+
 class SchoolFile(_Strict):
     school: SchoolInfo
     dsl_channel: str
     people: PeopleFile
     contacts: ContactsFile = ContactsFile()
     policies: list[PolicyFile] = []
+    aup: AupFile = AupFile()
 
     @field_validator("dsl_channel")
     @classmethod
@@ -177,3 +204,8 @@ class SchoolSetup(_Strict):
     office_contact: str | None = None
     people: list[tuple[Role, Person]]
     policies: list[PolicySetup]
+    governors_report_dates: list[str] = list(DEFAULT_REPORT_DATES)
+    aup_rules: AupRules = AupRules()
+    aup_report_to: list[str] = []  # user ids
+    aup_document: AupDocument | None = None
+    admins: list[str] = []  # user ids

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from flows.concern import Role, Status, SubjectKind, Urgency
+from flows.concern import Role, Status, Urgency
 from flows.escalation import TOP, URGENT_PAGED, pages_everyone
 from flows.school_time import add_school_minutes
 from flows.references import format_reference
@@ -23,7 +23,7 @@ from flows.routing import IMMEDIATE_RISK_PAGED, Decision
 from flows.children import name_key
 from storage.models import Concern, ConcernChild, Draft, OutboxMessage, ReferenceCounter, School, StatusChange
 from storage.schools import holders, school_day
-from storage.outbox import OutboxKind, enqueue, enqueue_once
+from storage.outbox import OutboxKind, Priority, enqueue, enqueue_once
 from storage.outcomes import Outcome, Result
 from storage.deadlines import start_clocks
 from storage.routing import decide, email_only_case_manager
@@ -91,6 +91,9 @@ def submit_report(session: Session, draft: Draft, answers: ReportAnswers, school
     draft.updated_at = now
     start_clocks(session, concern, school, lado=decision.subject.is_adult and answers.meets_harm_threshold, now=now)
     _notify(session, concern, decision, answers, draft, now)
+    if not school.dsl_channel_id:  # recorded, and kept for the team: whoever can set the school up is told
+        enqueue(session, concern.team_id, OutboxKind.SETUP_NEEDED, f"{concern.id}:setup_needed", now,
+                concern_id=concern.id, priority=Priority.ROUTINE)
     return concern
 
 

@@ -17,7 +17,7 @@ from storage.outbox import OutboxKind, enqueue_once
 from storage.schools import school_day
 
 
-def _unsent_today(session: Session, school: School, local_now: datetime) -> list[Draft]:
+def unsent_today(session: Session, school: School, local_now: datetime) -> list[Draft]:
     zone = ZoneInfo(school.timezone)
     start = datetime.combine(local_now.date(), time(0, 0), zone)
     drafts = session.scalars(
@@ -44,7 +44,7 @@ def run_school_day(session: Session, school: School, now: datetime) -> int:
                 continue  # nothing they may still see
             queued += enqueue_once(session, school.team_id, OutboxKind.ASSIGNEE_MORNING,
                                    f"morning:{school.team_id}:{user_id}:{day}", now, recipient_id=user_id)
-    drafts = _unsent_today(session, school, local) if local.time() >= school.draft_nudge_at else []
+    drafts = unsent_today(session, school, local) if local.time() >= school.draft_nudge_at else []
     for draft in drafts:
         queued += enqueue_once(session, school.team_id, OutboxKind.DRAFT_NUDGE, f"draft:{draft.id}:nudge:{day}",
                                now, recipient_id=draft.reporter_id, payload={"draft_id": draft.id})

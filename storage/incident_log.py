@@ -7,22 +7,22 @@ the anonymised governors' summary carries counts only, and is open to the govern
 from __future__ import annotations
 
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, defer
 
-from flows.concern import DSL_TEAM, Role, SubjectKind
+from flows.concern import DSL_TEAM, Category, Role, Status, SubjectKind
 from flows.handling import ActionKind
 from flows.incident_log import Filters
 from flows.routing import handles
-from storage.access import ConcernSummary, case_roles, may_handle, summarise
-from storage.events import EventKind, log_event
-from storage.models import Concern, ConcernAction, School
+from storage.access import ConcernSummary, case_roles, handler_check, summarise
+from storage.events import EventKind
+from storage.models import Concern, ConcernAction, ConcernEvent, School
 from storage.schools import roles_of
 
 SUMMARY_ROLES: frozenset[Role] = DSL_TEAM | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS,
@@ -51,13 +51,22 @@ def _query(session: Session, team_id: str, filters: Filters):  # type: ignore[no
     return query.order_by(Concern.reported_at.desc())
 
 
+EXPORT_CHUNK = 500
+# Lists and counts never read what was reported (need to know, and it is most of a row): not even loaded.
+WITHOUT_DETAILS = defer(Concern.details, raiseload=True)
+# What the governors' summary counts by: columns, not whole records (a school may hold thousands).
+COUNTED = (Concern.id, Concern.case_roles, Concern.category, Concern.status, Concern.reported_at,
+           Concern.acknowledged_at, Concern.reported_late, Concern.subject_user_id, Concern.subject_kind)
+
+
 def list_concerns(session: Session, team_id: str, viewer_id: str, filters: Filters,
                   limit: int = 40) -> list[ConcernSummary] | None:
     """Concerns matching the filters that this viewer may open; None if they may not see the log."""
     if not may_see_log(session, team_id, viewer_id):
         return None
-    rows = session.scalars(_query(session, team_id, filters).limit(limit * 2))
-    return [summarise(c) for c in rows if may_handle(session, c, viewer_id)][:limit]
+    rows = session.scalars(_query(session, team_id, filters).options(WITHOUT_DETAILS).limit(limit * 2))
+    allowed = handler_check(session, team_id, viewer_id)
+    return [summarise(c) for c in rows if allowed(c)][:limit]
 
 
 @dataclass(frozen=True)
@@ -72,14 +81,25 @@ def export_incidents(session: Session, team_id: str, viewer_id: str, filters: Fi
     if not may_see_log(session, team_id, viewer_id):
         return None
 
+    allowed = handler_check(session, team_id, viewer_id)
+
     def rows() -> Iterator[IncidentRow]:
-        for concern in session.scalars(_query(session, team_id, filters).execution_options(yield_per=500)):
-            if not may_handle(session, concern, viewer_id):
-                continue
-            actions = list(session.scalars(select(ConcernAction).where(ConcernAction.concern_id == concern.id)
-                                           .order_by(ConcernAction.id)))
-            log_event(session, team_id, concern.id, EventKind.EXPORTED, viewer_id, now)
-            yield IncidentRow(concern, actions)
+        # A chunk at a time: its actions in one query, its export events in one insert, then let go of it, so
+        # memory stays bounded however large the log (a trust's school may hold thousands of concerns).
+        query = _query(session, team_id, filters).execution_options(yield_per=EXPORT_CHUNK)
+        for chunk in session.scalars(query).partitions():
+            mine = [concern for concern in chunk if allowed(concern)]
+            actions: dict[int, list[ConcernAction]] = defaultdict(list)
+            for action in session.scalars(select(ConcernAction).where(
+                    ConcernAction.concern_id.in_([c.id for c in mine])).order_by(ConcernAction.id)):
+                actions[action.concern_id].append(action)
+            if mine:  # the export is on record on each concern, one insert for the chunk
+                session.execute(insert(ConcernEvent), [
+                    dict(team_id=team_id, concern_id=c.id, kind=EventKind.EXPORTED.value, actor_id=viewer_id, at=now,
+                         data={}) for c in mine])
+            for concern in mine:
+                yield IncidentRow(concern, actions[concern.id])
+            # The session holds unchanged records weakly: once written out, the chunk is let go.
 
     return rows()
 
@@ -95,6 +115,8 @@ class Summary:
     minutes_to_acknowledge_mean: float | None
     recorded_late: int
     about_adults: int = 0  # concerns about adults appear only as this anonymous count
+    counts_adults: bool = False  # whether this reader is given that count at all (governance roles only)
+    actions: Counter[str] = field(default_factory=Counter)  # every Record of Action entry, by kind
 
 
 def governors_summary(session: Session, team_id: str, viewer_id: str, filters: Filters) -> Summary | None:
@@ -103,7 +125,7 @@ def governors_summary(session: Session, team_id: str, viewer_id: str, filters: F
         return None
     school = session.get_one(School, team_id)
     zone = ZoneInfo(school.timezone)
-    every = list(session.scalars(_query(session, team_id, filters)))
+    every = session.execute(_query(session, team_id, filters).with_only_columns(*COUNTED)).all()
     concerns = [c for c in every if DSL_TEAM & case_roles(c)]
     viewer_roles = roles_of(session, team_id, viewer_id)
     # Concerns about adults: an anonymous count for the governance roles only (ROUTING.md: the DSL team
@@ -112,18 +134,19 @@ def governors_summary(session: Session, team_id: str, viewer_id: str, filters: F
     about_adults = [c for c in every if counts_adults and not DSL_TEAM & case_roles(c) and c.subject_user_id != viewer_id
                     and not (c.subject_kind == SubjectKind.HEADTEACHER and Role.HEADTEACHER in viewer_roles)]
     waits = [(c.acknowledged_at - c.reported_at).total_seconds() / 60 for c in concerns if c.acknowledged_at]
-    referrals = Counter(
-        ActionKind(k).label for k in session.scalars(
-            select(ConcernAction.kind).where(ConcernAction.concern_id.in_([c.id for c in concerns])))
-        if k in {a.value for a in ActionKind} and ActionKind(k).is_referral)
+    known = {a.value for a in ActionKind}
+    kinds = [ActionKind(k) for k in session.scalars(
+        select(ConcernAction.kind).where(ConcernAction.concern_id.in_([c.id for c in concerns]))) if k in known]
     return Summary(
         total=len(concerns),
-        by_category=Counter(summarise(c).category.label for c in concerns),
+        by_category=Counter(Category(c.category).label for c in concerns),
         by_month=Counter(c.reported_at.astimezone(zone).strftime("%Y-%m") for c in concerns),
-        by_status=Counter(summarise(c).status.label for c in concerns),
-        referrals=referrals,
+        by_status=Counter(Status(c.status).label for c in concerns),
+        referrals=Counter(k.label for k in kinds if k.is_referral),
+        actions=Counter(k.label for k in kinds),
         minutes_to_acknowledge_median=round(statistics.median(waits), 1) if waits else None,
         minutes_to_acknowledge_mean=round(statistics.fmean(waits), 1) if waits else None,
         recorded_late=sum(1 for c in concerns if c.reported_late),
         about_adults=len(about_adults),
+        counts_adults=counts_adults,
     )

@@ -6,16 +6,16 @@ and marks it sent; a failure records the error and schedules the next attempt wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, School
 
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=5)
@@ -25,9 +25,9 @@ class OutboxKind(StrEnum):
     DSL_ALERT = "dsl_alert"
     ALERT_REFRESH = "alert_refresh"  # brings every announcement of a concern (channel post, DMs) up to date
     CASE_ALERT = "case_alert"  # a concern about an adult, to its case manager by DM
-    EMAIL = "email"
-    EMAIL_FAILED = "email_failed"
-    DEADLINE_REMINDER = "deadline_reminder"  # the LADO's working day or the ICO's 72 hours running out  # the email keeps failing: the case manager is told, and it is still retried  # to the LADO, or a chair outside the workspace: reference, school, date; no names
+    EMAIL = "email"  # to the LADO, or a chair outside the workspace: reference, school, date; no names
+    EMAIL_FAILED = "email_failed"  # the email keeps failing: the case manager is told, and it is still retried
+    DEADLINE_REMINDER = "deadline_reminder"  # the LADO's working day or the ICO's 72 hours running out
     REPORTER_RECEIPT = "reporter_receipt"
     REPORTER_ACKNOWLEDGED = "reporter_acknowledged"
     IMMEDIATE_PAGE = "immediate_page"
@@ -39,6 +39,22 @@ class OutboxKind(StrEnum):
     DRAFT_UNSENT = "draft_unsent"
     ASSIGNEE_MORNING = "assignee_morning"
     REPORTER_CLOSED = "reporter_closed"
+    # The yearly cycle (bot/yearly_sender.py)
+    AUP_REQUEST = "aup_request"  # please read and sign the AUP
+    AUP_REMINDER = "aup_reminder"
+    AUP_WEEKLY_LIST = "aup_weekly_list"  # to the head: how many have not signed, and a button to see who
+    AUP_ROUND_NOTICE = "aup_round_notice"  # to whoever started a round: it started, and when all were asked
+    POLICY_REMINDER = "policy_reminder"
+    GOVERNORS_REPORT = "governors_report"
+    SETUP_NEEDED = "setup_needed"  # a concern recorded where nobody is set up yet: the workspace's admins are told
+
+
+class Priority:
+    """Lower is sent first. A concern's alerts and pages never wait behind a staff-wide broadcast."""
+
+    CONCERN = 0
+    ROUTINE = 5
+    BROADCAST = 10
 
 
 @dataclass(frozen=True)
@@ -50,26 +66,37 @@ class OutboxItem:
     recipient_id: str | None
     attempts: int
     payload: dict[str, Any] = field(default_factory=dict)
+    locked_until: datetime | None = None  # this claim's lease: whoever holds this value holds the row
+
+
+def outbox_row(team_id: str, kind: OutboxKind, dedupe_key: str, now: datetime, *, concern_id: int | None = None,
+               recipient_id: str | None = None, payload: dict[str, Any] | None = None,
+               due_at: datetime | None = None, priority: int = Priority.CONCERN) -> dict[str, Any]:
+    """One row's values, for `enqueue` or for a bulk insert of a broadcast."""
+    return dict(team_id=team_id, kind=kind.value, concern_id=concern_id, recipient_id=recipient_id, payload=payload,
+                dedupe_key=dedupe_key, created_at=now, due_at=due_at or now, attempts=0, priority=priority)
 
 
 def enqueue(session: Session, team_id: str, kind: OutboxKind, dedupe_key: str, now: datetime, *,
             concern_id: int | None = None, recipient_id: str | None = None,
-            payload: dict[str, Any] | None = None) -> None:
-    session.add(OutboxMessage(team_id=team_id, kind=kind.value, concern_id=concern_id,
-                              recipient_id=recipient_id, payload=payload, dedupe_key=dedupe_key,
-                              created_at=now, due_at=now, attempts=0))
+            payload: dict[str, Any] | None = None, due_at: datetime | None = None,
+            priority: int = Priority.CONCERN) -> None:
+    session.add(OutboxMessage(**outbox_row(team_id, kind, dedupe_key, now, concern_id=concern_id,
+                                           recipient_id=recipient_id, payload=payload, due_at=due_at,
+                                           priority=priority)))
 
 
 def enqueue_once(session: Session, team_id: str, kind: OutboxKind, dedupe_key: str, now: datetime, *,
                  concern_id: int | None = None, recipient_id: str | None = None,
-                 payload: dict[str, Any] | None = None) -> bool:
+                 payload: dict[str, Any] | None = None, due_at: datetime | None = None,
+                 priority: int = Priority.CONCERN) -> bool:
     """Queue a message unless one with this key was ever queued (by this or another process)."""
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None:
         return False
     try:
         with session.begin_nested():
             enqueue(session, team_id, kind, dedupe_key, now, concern_id=concern_id, recipient_id=recipient_id,
-                    payload=payload)
+                    payload=payload, due_at=due_at, priority=priority)
             session.flush()
         return True
     except IntegrityError:
@@ -77,31 +104,62 @@ def enqueue_once(session: Session, team_id: str, kind: OutboxKind, dedupe_key: s
 
 
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+    removed = select(School.team_id).where(School.uninstalled_at.is_not(None))
     return (
         OutboxMessage.sent_at.is_(None),
         OutboxMessage.due_at <= now,
         or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+        OutboxMessage.team_id.not_in(removed),  # the app was removed there: kept, never sent
     )
 
 
-def claim_due(session: Session, now: datetime, limit: int = 50) -> list[OutboxItem]:
-    """Claim up to `limit` due rows, oldest first. A row someone else claimed first is skipped."""
+def claim_due(session: Session, now: datetime, limit: int = 50, lease: timedelta = LEASE) -> list[OutboxItem]:
+    """Claim up to `limit` due rows, most urgent then oldest first. A row someone else claimed is skipped.
+    One UPDATE claims the batch and returns it (the claimable condition is checked again in it)."""
     ids = list(session.scalars(
-        select(OutboxMessage.id).where(*_claimable(now)).order_by(OutboxMessage.id).limit(limit)
+        select(OutboxMessage.id).where(*_claimable(now))
+        .order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
     ))
-    claimed: list[OutboxItem] = []
-    for row_id in ids:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, *_claimable(now))
-            .values(locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            row = session.get_one(OutboxMessage, row_id)
-            session.refresh(row)
-            claimed.append(OutboxItem(row.id, row.team_id, OutboxKind(row.kind), row.concern_id,
-                                      row.recipient_id, row.attempts, row.payload or {}))
-    return claimed
+    if not ids:
+        return []
+    claimed = session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(ids), *_claimable(now))
+        .values(locked_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id, OutboxMessage.team_id, OutboxMessage.kind, OutboxMessage.concern_id,
+                   OutboxMessage.recipient_id, OutboxMessage.attempts, OutboxMessage.payload,
+                   OutboxMessage.locked_until)
+        .execution_options(synchronize_session=False)
+    ).all()
+    order = {row_id: n for n, row_id in enumerate(ids)}
+    return [OutboxItem(row.id, row.team_id, OutboxKind(row.kind), row.concern_id, row.recipient_id, row.attempts,
+                       row.payload or {}, row.locked_until)
+            for row in sorted(claimed, key=lambda row: order[row.id])]
+
+
+def lease_is_fresh(item: OutboxItem, now: datetime, lease: timedelta = LEASE) -> bool:
+    """More than half the lease is left: nobody else can claim the row before it is sent, so the sender
+    need not renew it first (a database round trip per message saved in a staff-wide round)."""
+    return item.locked_until is not None and item.locked_until - now > lease / 2
+
+
+def renew_lease(session: Session, item: OutboxItem, now: datetime, lease: timedelta = LEASE) -> OutboxItem | None:
+    """Extend this claim's lease just before sending; None if the row is no longer ours (our lease ran out
+    while earlier rows of the batch were sent, and another sender claimed it), so it must not be sent."""
+    until = now + lease
+    moved = session.execute(update(OutboxMessage).where(
+        OutboxMessage.id == item.id, OutboxMessage.sent_at.is_(None), OutboxMessage.locked_until == item.locked_until)
+        .values(locked_until=until)).rowcount  # type: ignore[attr-defined]
+    if not moved:
+        return None
+    row = session.get_one(OutboxMessage, item.id)
+    session.refresh(row)
+    return replace(item, locked_until=row.locked_until)
+
+
+def defer(session: Session, item_id: int, until: datetime) -> None:
+    """Not now (a reminder outside school hours): due again at `until`, and the attempt does not count."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == item_id)
+                    .values(due_at=until, locked_until=None, attempts=OutboxMessage.attempts - 1))
 
 
 def mark_sent(session: Session, item_id: int, now: datetime) -> None:
@@ -119,7 +177,7 @@ def mark_failed(session: Session, item_id: int, attempts: int, now: datetime, er
 
 
 def pending_count(session: Session, team_id: str | None = None) -> int:
-    query = select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None))
+    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
     if team_id:
         query = query.where(OutboxMessage.team_id == team_id)
-    return len(list(session.scalars(query)))
+    return int(session.scalar(query) or 0)

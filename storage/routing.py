@@ -64,7 +64,8 @@ def reroute_open(session: Session, team_id: str, now: datetime) -> list[str]:
     """After roles change: send each open concern about an adult to whoever now handles it by the chain.
 
     New case managers get the confidential alert; an assignee who may no longer handle it is unassigned.
-    Returns what changed, for the set-up report (references only).
+    Returns what changed, by reference, for tests: it is never shown to whoever changed the roles (each
+    concern's own event log records it).
     """
     holders = role_holders(session, team_id)
     changes: list[str] = []

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from bot.demo import demo_school_file
 from bot.runtime import Runtime
 from bot.sandbox.client import SlackSimulator
-from bot.sandbox.demo_workspace import demo_workspace
+from bot.sandbox.demo_workspace import TEAM_ID, demo_workspace
 from bot.sandbox.webapi import SandboxServer
 from bot.scheduler import JOBS_TABLE
 from bot.school_setup import apply_school_file
@@ -147,8 +147,9 @@ def bot(db: Database, sandbox: SandboxServer, clock: ManualClock, migrated_url: 
         mailbox: MailServer) -> Iterator[Runtime]:
     """The real bot, set up as the demo school, serving HTTP on a free port, emailing a local SMTP server."""
     # The scheduler runs, but its sweeps wait an hour: these tests move the clock and run them directly.
-    runtime = Runtime(bot_settings(sandbox, migrated_url, mailbox.port), clock=clock, sweeps_every=3600).build()
-    apply_school_file(runtime.client, runtime.identity.team_id, runtime.db, demo_school_file(), clock.now())
+    runtime = Runtime(bot_settings(sandbox, migrated_url, mailbox.port), clock=clock, sweeps_every=3600,
+                      calendar_jobs=False).build()
+    apply_school_file(runtime.client, TEAM_ID, runtime.db, demo_school_file(), clock.now())
     runtime.start(port=0)
     yield runtime
     runtime.stop()

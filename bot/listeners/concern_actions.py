@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.views import open_or_push
 from bot.payloads import BlockActions
 from bot.render.messages import (
     ACKNOWLEDGE_ACTION, NOT_ALLOWED_TO_ACT, OPEN_RECORD_ACTION, already_acknowledged,
@@ -46,7 +47,8 @@ def on_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond, context: An
         outcome = acknowledge(session, action.team.id, concern_id, action.user.id, svc.clock.now())
         tz = _timezone(session, action.team.id, svc.default_timezone)
     if outcome.result is Result.DONE:
-        log.info("concern %s acknowledged", outcome.summary.reference if outcome.summary else concern_id)
+        reference = outcome.summary.reference if outcome.summary else str(concern_id)
+        log.info("concern %s acknowledged", reference, extra={"concern": reference})
         svc.kick_outbox()
     elif outcome.result is Result.ALREADY and outcome.summary is not None:
         respond(text=already_acknowledged(outcome.summary, tz), response_type="ephemeral",
@@ -66,10 +68,7 @@ def on_open_record(ack: Ack, body: dict[str, Any], client: WebClient, context: A
             record = access.open_record(session, action.team.id, concern_id, action.user.id, svc.clock.now())
         view = record_view(record, _timezone(session, action.team.id, svc.default_timezone)) \
             if record else refusal_view()
-    if action.view is not None and action.view.type == "modal":  # from inside a modal: stack the record on it
-        client.views_push(trigger_id=action.trigger_id, view=view)
-    else:
-        client.views_open(trigger_id=action.trigger_id, view=view)
+    open_or_push(client, action, view)
 
 
 def register(app: App) -> None:

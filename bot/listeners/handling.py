@@ -111,8 +111,8 @@ def _submitter(kind: Handling):  # type: ignore[no-untyped-def]
             ack(response_action="errors", errors=errors)
         elif outcome.result is Result.DONE:
             ack()
-            log.info("concern %s: %s by %s", outcome.summary.reference if outcome.summary else "?",
-                     kind.form.id, payload.user.id)
+            reference = outcome.summary.reference if outcome.summary else "?"
+            log.info("concern %s: %s by %s", reference, kind.form.id, payload.user.id, extra={"concern": reference})
             svc.kick_outbox()
         elif outcome.result is Result.INVALID_ASSIGNEE:
             ack(response_action="errors", errors={"assignee": INVALID_ASSIGNEE})

@@ -1,4 +1,4 @@
-"""App Home: the bot's front door, with a button to report a concern."""
+"""App Home: the bot's front door, drawn for the person looking (bot/render/home.py)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,27 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.render.messages import HOME_REPORT_ACTION
+from bot.listeners.admin import workspace_admin
 from bot.payloads import AppHomeOpened
-from bot.render.blocks import actions, button, context, section
+from bot.render.home import home_view
+from bot.services import Services, services_of
+from storage.home import home_for
+from storage.schools import ensure_school
 
 
-def home_view() -> dict:
-    return {"type": "home", "blocks": [
-        section("*concernbot* records online-safety and safeguarding concerns for your school's "
-                "safeguarding team, the same day."),
-        actions(button("Report a concern", HOME_REPORT_ACTION, style="primary")),
-        context("Or type `/report-concern` anywhere. Only the safeguarding team sees what you write."),
-    ]}
+def publish_home(svc: Services, client: WebClient, team_id: str, user_id: str) -> None:
+    is_admin = workspace_admin(svc, client, team_id, user_id)
+    with svc.db.session() as session:
+        school = ensure_school(session, team_id, svc.default_timezone, svc.clock.now())
+        view = home_view(home_for(session, school, user_id, svc.clock.now(), is_admin), school.timezone)
+    client.views_publish(user_id=user_id, view=view)
 
 
-def on_home_opened(ack: Ack, event: dict[str, Any], client: WebClient) -> None:
+def on_home_opened(ack: Ack, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: Any) -> None:
     ack()
     opened = AppHomeOpened.model_validate(event)
     if opened.tab == "home":
-        client.views_publish(user_id=opened.user, view=home_view())
+        publish_home(services_of(context), client, str(body.get("team_id")), opened.user)
 
 
 def register(app: App) -> None:

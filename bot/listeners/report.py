@@ -108,7 +108,7 @@ def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict,
     answers = ReportAnswers.from_answers(draft.answers, today)
     concern = submit_report(session, draft, answers, school, now)
     view = recorded_view(concern.reference, immediate_risk=answers.urgency is Urgency.IMMEDIATE)
-    log.info("concern %s recorded", concern.reference)
+    log.info("concern %s recorded", concern.reference, extra={"concern": concern.reference})
     return {"response_action": "update", "view": view}, True
 
 

@@ -56,6 +56,17 @@ def _element(question: Question, value: Answer) -> dict[str, Any]:
         if isinstance(value, str) and value:
             element["initial_user"] = value
         return element
+    if question.kind is Kind.PEOPLE:
+        element = {"type": "multi_users_select", "action_id": action_id, "placeholder": plain("Choose people")}
+        if isinstance(value, list) and value:
+            element["initial_users"] = value
+        return element
+    if question.kind is Kind.CHANNEL:
+        element = {"type": "conversations_select", "action_id": action_id, "placeholder": plain("Choose a channel"),
+                   "filter": {"include": ["private", "public"], "exclude_bot_users": True}}
+        if isinstance(value, str) and value:
+            element["initial_conversation"] = value
+        return element
     if question.kind is Kind.DATE:
         element = {"type": "datepicker", "action_id": action_id}
         if isinstance(value, str) and value:
@@ -91,6 +102,10 @@ def read_answers(step: Step, state_values: dict[str, dict[str, dict[str, Any]]],
             answers[question.id] = option.get("value")
         elif "selected_user" in state:
             answers[question.id] = state.get("selected_user")
+        elif "selected_users" in state:
+            answers[question.id] = list(state.get("selected_users") or [])
+        elif "selected_conversation" in state:
+            answers[question.id] = state.get("selected_conversation")
         elif "selected_date" in state:
             answers[question.id] = state.get("selected_date")
         elif "selected_time" in state:

@@ -7,31 +7,24 @@ posts them to the bot's /slack/events, and applies the bot's response to the san
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.sandbox.browser import BotResponse, install_in_browser
 from bot.sandbox.methods import replace_view
 from bot.sandbox.webapi import SandboxServer
 from bot.sandbox.workspace import Message, OpenView
 
 API_APP_ID = "A0CONCERNBOT"
-
-
-@dataclass(frozen=True)
-class BotResponse:
-    status: int
-    body: str
-
-    def json(self) -> dict[str, Any]:
-        return json.loads(self.body) if self.body.strip() else {}
+_EVENT_IDS = itertools.count(1)  # event ids are unique in the process, whichever simulator sends them
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
@@ -50,7 +43,8 @@ def _initial(element: dict[str, Any]) -> str | list[str] | None:
         return [o["value"] for o in element["initial_options"]]
     if "initial_option" in element:
         return element["initial_option"]["value"]
-    for key in ("initial_value", "initial_date", "initial_time", "initial_user"):
+    for key in ("initial_value", "initial_date", "initial_time", "initial_user", "initial_users",
+                "initial_conversation"):
         if key in element:
             return element[key]
     return None
@@ -70,6 +64,10 @@ def _state_entry(element: dict[str, Any], value: Any) -> dict[str, Any]:
         return {"type": kind, "selected_date": value}
     if kind == "users_select":
         return {"type": kind, "selected_user": value}
+    if kind == "multi_users_select":
+        return {"type": kind, "selected_users": list(value or [])}
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": value}
     if kind == "timepicker":
         return {"type": kind, "selected_time": value}
     return {"type": kind, "value": value}
@@ -89,12 +87,31 @@ def state_values(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any
 
 
 class SlackSimulator:
-    def __init__(self, sandbox: SandboxServer, bot_url: str, signing_secret: str) -> None:
+    """Slack's side, in one workspace (`team_id`; default the sandbox's primary one).
+
+    When the workspace is in an Enterprise Grid organisation, every payload carries the organisation as
+    Slack sends it, and says whether the app was installed org-wide (`is_enterprise_install`).
+    """
+
+    def __init__(self, sandbox: SandboxServer, bot_url: str, signing_secret: str, team_id: str | None = None) -> None:
         self.sandbox = sandbox
-        self.ws = sandbox.workspace
-        self.events_url = bot_url.rstrip("/") + "/slack/events"
+        self.ws = sandbox.workspaces[team_id] if team_id else sandbox.workspace
+        self.bot_url = bot_url.rstrip("/")
+        self.events_url = self.bot_url + "/slack/events"
         self.verifier = SignatureVerifier(signing_secret)
-        self._event_ids = 0
+
+    # -- Enterprise Grid -----------------------------------------------------------------------
+    @property
+    def org_installed(self) -> bool:
+        """Whether the app reaches this workspace by its organisation's org-wide install."""
+        return self.sandbox.org_install_for(self.ws.team_id) is not None
+
+    def _enterprise(self) -> dict[str, str] | None:
+        ws = self.ws
+        return {"id": ws.enterprise_id, "name": ws.enterprise_name or ""} if ws.enterprise_id else None
+
+    def response_url(self, user_id: str) -> str:
+        return self.sandbox.response_url(user_id, self.ws.team_id)
 
     # -- transport -----------------------------------------------------------------------------
     def post(self, body: str, content_type: str, *, timestamp: int | None = None,
@@ -116,19 +133,27 @@ class SlackSimulator:
         return self.post(body, "application/x-www-form-urlencoded", **kwargs)
 
     def _who(self, user_id: str) -> dict[str, Any]:
-        user = self.ws.users[user_id]
-        return {"team": {"id": self.ws.team_id, "domain": "sandbox"},
+        """Who acts, where: `team`, `user`, and the Enterprise Grid fields of an interactive payload."""
+        user, enterprise = self.ws.users[user_id], self._enterprise()
+        team: dict[str, str] = {"id": self.ws.team_id, "domain": self.ws.domain}
+        if enterprise:
+            team |= {"enterprise_id": enterprise["id"], "enterprise_name": enterprise["name"]}
+        # Installed organisation-wide, Slack may leave `team` null: the person's team_id says where they are.
+        return {"team": None if self.org_installed else team, "enterprise": enterprise,
+                "is_enterprise_install": self.org_installed,
                 "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": self.ws.team_id}}
 
     # -- what people do ------------------------------------------------------------------------
     def slash_command(self, user_id: str, command: str = "/report-concern", text: str = "",
                       **kwargs: Any) -> BotResponse:
         self.ws.note(f"{self.ws.users[user_id].real_name} types {command}")
-        form = {"token": "unused", "team_id": self.ws.team_id, "team_domain": "sandbox",
+        enterprise = self._enterprise()
+        grid = {"enterprise_id": enterprise["id"], "enterprise_name": enterprise["name"]} if enterprise else {}
+        form = {"token": "unused", "team_id": self.ws.team_id, "team_domain": self.ws.domain, **grid,
                 "channel_id": self.ws.im_with(user_id).id, "channel_name": "directmessage", "user_id": user_id,
                 "user_name": self.ws.users[user_id].name, "command": command, "text": text,
-                "api_app_id": API_APP_ID, "response_url": self.sandbox.response_url(user_id),
-                "trigger_id": self.ws.issue_trigger(user_id)}
+                "api_app_id": API_APP_ID, "is_enterprise_install": "true" if self.org_installed else "false",
+                "response_url": self.response_url(user_id), "trigger_id": self.ws.issue_trigger(user_id)}
         return self.post(urlencode(form), "application/x-www-form-urlencoded", **kwargs)
 
     def view_of(self, user_id: str, view_id: str | None = None) -> OpenView:
@@ -201,7 +226,7 @@ class SlackSimulator:
                    "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel},
                    "trigger_id": self.ws.issue_trigger(user_id), "channel": {"id": message.channel},
                    "message": {"ts": message.ts, "text": message.text, "blocks": message.blocks},
-                   "response_url": self.sandbox.response_url(user_id),
+                   "response_url": self.response_url(user_id),
                    "actions": [self._action(block_id, element)]}
         return self.post_payload(payload)
 
@@ -224,11 +249,44 @@ class SlackSimulator:
                    "view": {**self.ws.home[user_id], "id": "VHOME"}, "actions": [self._action(block_id, element)]}
         return self.post_payload(payload)
 
+    def envelope(self, event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+        """The Events API envelope Slack wraps `event` in, for this workspace as it is installed now."""
+        ws, org_wide = self.ws, self.org_installed
+        grid = ({"enterprise_id": ws.enterprise_id, "context_team_id": ws.team_id,
+                 "context_enterprise_id": ws.enterprise_id} if ws.enterprise_id else {})
+        authorization = {"enterprise_id": ws.enterprise_id, "team_id": None if org_wide else ws.team_id,
+                         "user_id": ws.bot_user_id, "is_bot": True, "is_enterprise_install": org_wide}
+        return {"token": "unused", "team_id": ws.team_id, **grid, "api_app_id": API_APP_ID, "event": event,
+                "type": "event_callback", "event_id": event_id or f"Ev{next(_EVENT_IDS):08d}",
+                "event_time": int(time.time()), "authorizations": [authorization], "is_ext_shared_channel": False}
+
     def event(self, event: dict[str, Any], *, event_id: str | None = None, **kwargs: Any) -> BotResponse:
-        self._event_ids += 1
-        envelope = {"token": "unused", "team_id": self.ws.team_id, "api_app_id": API_APP_ID, "event": event,
-                    "type": "event_callback", "event_id": event_id or f"Ev{self._event_ids:08d}",
-                    "event_time": int(time.time()),
-                    "authorizations": [{"team_id": self.ws.team_id, "user_id": self.ws.bot_user_id,
-                                        "is_bot": True}]}
+        return self.send_envelope(self.envelope(event, event_id), **kwargs)
+
+    def send_envelope(self, envelope: dict[str, Any], **kwargs: Any) -> BotResponse:
         return self.post(json.dumps(envelope), "application/json", **kwargs)
+
+    def team_join(self, user_id: str, **kwargs: Any) -> BotResponse:
+        """Someone joins the workspace: Slack sends their whole user object as `event.user`."""
+        user = self.ws.users[user_id]
+        self.ws.note(f"{user.real_name} joins the workspace")
+        return self.event({"type": "team_join", "user": user.as_api(self.ws.team_id),
+                           "event_ts": f"{time.time():.6f}"}, **kwargs)
+
+    # -- installing and removing the app -----------------------------------------------------------
+    def install(self, user_id: str, *, org: str | None = None, deny: bool = False) -> BotResponse:
+        """`user_id` installs the app from the bot's install page in a browser (org-wide with `org`)."""
+        return install_in_browser(self.sandbox, self.bot_url, user_id, team_id=self.ws.team_id, org=org,
+                                  deny=deny)
+
+    def uninstalled(self, **kwargs: Any) -> BotResponse:
+        """The app is removed (org-wide when it came that way): its token is revoked, then app_uninstalled."""
+        enterprise = self.sandbox.org_install_for(self.ws.team_id)
+        envelope = self.envelope({"type": "app_uninstalled"})  # as installed until now
+        if enterprise is not None:
+            self.sandbox.uninstall_org(enterprise.id)
+            self.ws.note(f"concernbot is removed from {enterprise.name}")
+        else:
+            self.sandbox.uninstall(self.ws.team_id)
+            self.ws.note(f"concernbot is removed from {self.ws.team_name}")
+        return self.send_envelope(envelope, **kwargs)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +13,8 @@ from bot.sandbox.workspace import Message, OpenView, Workspace
 
 Args = dict[str, Any]
 Result = dict[str, Any]
+
+DEFAULT_PAGE, MAX_PAGE = 200, 1000  # users.list's limit: Slack's default page, and the most it gives
 
 
 class ApiError(Exception):
@@ -55,13 +59,54 @@ def _buttons(blocks: list[dict[str, Any]]) -> str:
 
 
 def auth_test(ws: Workspace, args: Args) -> Result:
-    return {"url": f"https://{ws.team_id.lower()}.slack.test/", "team": ws.team_name, "user": "concernbot",
-            "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": ws.bot_id, "is_enterprise_install": False}
+    grid = {"enterprise_id": ws.enterprise_id} if ws.enterprise_id else {}
+    return {"url": f"https://{ws.team_id.lower()}.slack.test/", "team": ws.team_name, "user": ws.bot_name,
+            "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": ws.bot_id, **grid,
+            "is_enterprise_install": False}
+
+
+def auth_teams_list(ws: Workspace, args: Args) -> Result:
+    """With a workspace's own token: that one workspace (an org-wide token lists the organisation's)."""
+    return {"teams": [{"id": ws.team_id, "name": ws.team_name}], "response_metadata": {"next_cursor": ""}}
 
 
 def users_info(ws: Workspace, args: Args) -> Result:
     _need(args, "user")
     return {"user": _user(ws, args["user"]).as_api(ws.team_id)}
+
+
+def _page_size(args: Args) -> int:
+    try:
+        limit = int(args.get("limit") or 0)
+    except (TypeError, ValueError):
+        raise ApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] invalid limit"]}) from None
+    return DEFAULT_PAGE if limit <= 0 else min(limit, MAX_PAGE)
+
+
+def user_cursor(user_id: str) -> str:
+    """Slack's cursor shape: base64 of "user:<the next page's first user>"."""
+    return base64.b64encode(f"user:{user_id}".encode()).decode()
+
+
+def _cursor_start(cursor: str, ids: list[str]) -> int:
+    try:
+        kind, _, user_id = base64.b64decode(cursor, validate=True).decode().partition(":")
+    except ValueError:  # not base64, not ASCII, or not UTF-8 underneath (binascii.Error is a ValueError)
+        raise ApiError("invalid_cursor") from None
+    if kind != "user" or user_id not in ids:
+        raise ApiError("invalid_cursor")
+    return ids.index(user_id)
+
+
+def users_list(ws: Workspace, args: Args) -> Result:
+    """Everyone, deleted people included, a page at a time in the order they joined."""
+    limit = _page_size(args)
+    ids = list(ws.users)
+    start = _cursor_start(str(args["cursor"]), ids) if args.get("cursor") else 0
+    page = ids[start:start + limit]
+    following = ids[start + limit] if start + limit < len(ids) else None
+    return {"members": [ws.users[user_id].as_api(ws.team_id) for user_id in page], "cache_ts": int(time.time()),
+            "response_metadata": {"next_cursor": user_cursor(following) if following else ""}}
 
 
 def users_lookup_by_email(ws: Workspace, args: Args) -> Result:
@@ -182,9 +227,13 @@ def replace_view(ws: Workspace, opened: OpenView, view: dict[str, Any], how: str
 
 
 def views_update(ws: Workspace, args: Args) -> Result:
+    """By view_id, or by the external_id the app gave the view (not found until Slack shows that view)."""
     _need(args, "view")
     _invalid(check_view(args["view"]), "invalid_arguments")
-    opened = ws.views.get(args.get("view_id") or "")
+    if args.get("external_id"):
+        opened = next((v for v in ws.views.values() if v.view.get("external_id") == args["external_id"]), None)
+    else:
+        opened = ws.views.get(args.get("view_id") or "")
     if opened is None or opened.closed:
         raise ApiError("not_found")
     if args.get("hash") and args["hash"] != opened.hash:
@@ -216,7 +265,9 @@ def views_publish(ws: Workspace, args: Args) -> Result:
 
 METHODS: dict[str, Callable[[Workspace, Args], Result]] = {
     "auth.test": auth_test,
+    "auth.teams.list": auth_teams_list,
     "users.info": users_info,
+    "users.list": users_list,
     "users.lookupByEmail": users_lookup_by_email,
     "conversations.info": conversations_info,
     "conversations.list": conversations_list,

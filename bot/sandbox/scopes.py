@@ -4,6 +4,7 @@ from __future__ import annotations
 
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
+    "auth.teams.list": (),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
     "chat.postEphemeral": ("chat:write",),
@@ -11,6 +12,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.list": ("channels:read",),  # private channels also need groups:read
     "conversations.info": ("channels:read",),  # groups:read for a private channel
     "users.info": ("users:read",),
+    "users.list": ("users:read",),
     "users.lookupByEmail": ("users:read.email",),
     "views.open": (),
     "views.update": (),

@@ -19,8 +19,9 @@ STEPS = [
 
 
 def open_form(slack: SlackSimulator, user: str) -> None:
+    before = slack.ws.current_view(user)  # an earlier report's confirmation may still be on screen
     assert slack.slash_command(user).status == 200
-    wait_for(lambda: slack.ws.current_view(user), what="the form to open")
+    wait_for(lambda: (v := slack.ws.current_view(user)) is not None and v is not before, what="the form to open")
 
 
 def fill_steps(slack: SlackSimulator, user: str, steps: list[dict] = STEPS) -> None:
@@ -48,3 +49,26 @@ def view_text(view: dict) -> str:
             if isinstance(obj, dict) and "text" in obj:
                 parts.append(obj["text"] if isinstance(obj["text"], str) else obj["text"].get("text", ""))
     return "\n".join(parts)
+
+
+def shown(slack: SlackSimulator, user: str) -> dict:
+    """The modal on this person's screen, or nothing while one closes and the next opens."""
+    opened = slack.ws.current_view(user)
+    return opened.view if opened is not None else {}
+
+
+ADULT_ACCOUNT = "Mr Reed was seen messaging a Year 6 pupil on a personal phone and asking to meet after school."
+
+
+def report_about_adult(slack: SlackSimulator, reporter: str, subject: str, adult: dict, threshold: str = "harm") -> dict:
+    open_form(slack, reporter)
+    fill_steps(slack, reporter, [
+        {"subject": subject},
+        {**adult, "threshold": threshold},
+        {"category": "social_networking", "urgency": "urgent"},
+        STEPS[3],
+        {"disclosure": None},
+        {"why_concerned": ADULT_ACCOUNT, "reporter_position": "Year 6 teacher"},
+        {"online_details": "Messages on a personal phone."},
+    ])
+    return slack.submit_view(reporter, {}).json()

@@ -14,24 +14,9 @@ from bot.school_setup import apply_school_file
 from bot.demo import demo_school_file
 from storage.db import Database
 from storage.models import Concern
-from tests.e2e.journey import STEPS, open_form, fill_steps, view_text
-
-ACCOUNT = "Mr Reed was seen messaging a Year 6 pupil on a personal phone and asking to meet after school."
-
-
-def _report_about_adult(slack: SlackSimulator, reporter: str, subject: str, adult: dict, threshold: str = "harm") -> dict:
-    open_form(slack, reporter)
-    fill_steps(slack, reporter, [
-        {"subject": subject},
-        {**adult, "threshold": threshold},
-        {"category": "social_networking", "urgency": "urgent"},
-        STEPS[3],
-        {"disclosure": None},
-        {"why_concerned": ACCOUNT, "reporter_position": "Year 6 teacher"},
-        {"online_details": "Messages on a personal phone."},
-    ])
-    return slack.submit_view(reporter, {}).json()
-
+from tests.e2e.journey import (
+    ADULT_ACCOUNT as ACCOUNT, STEPS, fill_steps, open_form, report_about_adult as _report_about_adult, shown, view_text,
+)
 
 def _everything_said(slack: SlackSimulator, mailbox) -> str:  # type: ignore[no-untyped-def]
     return slack.ws.all_visible_text() + "\n".join(m.as_string() for m in mailbox.box.messages)
@@ -156,6 +141,7 @@ def test_the_lado_clock_reminds_the_head_and_the_record_shows_when_it_was_met(
     _report_about_adult(slack, AMY, "staff", {"adult_user": TOM})
     alert = wait_for(lambda: slack.ws.dms_to(HELEN), what="the head's DM")[0]
     wait_for(lambda: mailbox.box.messages, what="the LADO's email, before time moves on")
+    bot.sender.drain_all()  # waits for the sender's batch to commit (the email is logged as it is sent)
     clock.advance(timedelta(hours=21, minutes=1))  # 3 hours before 10:00 tomorrow
     assert bot.school_day.run() == 1
     reminder = wait_for(lambda: [m for m in slack.ws.dms_to(HELEN) if "one working day" in m.text], what="reminder")[0]
@@ -168,12 +154,12 @@ def test_the_lado_clock_reminds_the_head_and_the_record_shows_when_it_was_met(
     assert "Emailed the LADO (no names, no details) at 24 Nov 2026, 10:00." in record
     slack.ws.current_view(HELEN).closed = True
     slack.click_in_message(HELEN, alert, RECORD_ACTION_ACTION)
-    wait_for(lambda: "Record of action" in repr(slack.ws.current_view(HELEN).view), what="the action form")
+    wait_for(lambda: "Record of action" in repr(shown(slack, HELEN)), what="the action form")
     assert slack.submit_view(HELEN, {"action": "lado", "note": "Spoke to the LADO; advised to wait."}).body == ""
     clock.advance(timedelta(hours=4))
     assert bot.school_day.run() == 0  # no overdue reminder once the referral is recorded
     slack.click_in_message(HELEN, alert, OPEN_RECORD_ACTION)
-    record = view_text(wait_for(lambda: "done at" in view_text(slack.ws.current_view(HELEN).view) and
+    record = view_text(wait_for(lambda: "done at" in view_text(shown(slack, HELEN)) and
                                 slack.ws.current_view(HELEN), what="the record with the clock met").view)
     assert "The LADO must be told within one working day: done at 25 Nov 2026, 07:01." in record
 
@@ -182,6 +168,7 @@ def test_an_outside_chair_gets_deadline_reminders_and_failure_notices_by_email(
         slack: SlackSimulator, bot: Runtime, clock, mailbox) -> None:  # type: ignore[no-untyped-def]
     _report_about_adult(slack, AMY, "headteacher", {})
     wait_for(lambda: len(mailbox.box.messages) == 2, what="the chair's and the LADO's emails")
+    bot.sender.drain_all()  # waits for the sender's batch to commit
     clock.advance(timedelta(hours=21, minutes=1))
     assert bot.school_day.run() == 1
     bot.sender.drain()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -18,24 +17,12 @@ import pytest
 
 from bot.demo import demo_school_file
 from bot.sandbox.webapi import SandboxServer
-from tests.conftest import SIGNING_SECRET
+from tests.e2e.conftest import clean_env
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
-
-
-def clean_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "SCHOOL_"))}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    return {**env, **settings}
-
-
-@pytest.fixture
-def slack_env(sandbox: SandboxServer, migrated_url: str, db) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return clean_env(SLACK_BOT_TOKEN=sandbox.workspace.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                     SLACK_API_URL=sandbox.api_url, DATABASE_URL=migrated_url)
 
 
 def free_port() -> int:
@@ -82,7 +69,8 @@ def test_a_misconfiguration_stops_serve_with_one_line(slack_env: dict[str, str],
 def test_an_app_token_selects_socket_mode(slack_env: dict[str, str], tmp_path: Path, sandbox: SandboxServer) -> None:
     # The sandbox grants no app token, so Slack's answer to apps.connections.open is invalid_auth:
     # reaching that call at all shows serve chose Socket Mode rather than HTTP.
-    result = run(["serve"], {**slack_env, "SLACK_APP_TOKEN": "xapp-1-not-granted"}, tmp_path)
+    result = run(["serve", "--port", str(free_port())], {**slack_env, "SLACK_APP_TOKEN": "xapp-1-not-granted"},
+                 tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(
         "concernbot: Slack refused SLACK_APP_TOKEN (invalid_auth): generate an app-level token")
@@ -109,7 +97,9 @@ def test_serve_answers_health_checks_and_warns_about_the_channel(slack_env: dict
                     body = json.loads(reply.read())
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.05)
-        assert body == {"status": "ok", "database": "ok", "team": "T0OAKFIELD"}
+        assert body is not None and {k: body[k] for k in ("status", "database", "team")} == \
+            {"status": "ok", "database": "ok", "team": "T0OAKFIELD"}
+        assert body["scheduler"] in ("leader", "standby") and body["pid"] == process.pid
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=15)
@@ -130,6 +120,12 @@ def test_demo_prints_the_whole_journey_without_the_childs_details(tmp_path: Path
     assert "DM to Helen Brooks ← concernbot: Concern OS-" in out and "a low-level concern about a member of staff" in out
     assert "#dsl-team: 0 new posts. Tom Reed: 0 messages from concernbot. Only the headteacher was told." in out
     assert "Year 6 pupils" not in out
+    for expected in ("AUP version 2026-27 is in force: 6 members of staff will be asked to sign it",
+                     "DM to Tom Reed ← concernbot: Please read and sign the Staff Acceptable Use Policy",
+                     "DM to Amy Clarke ✎ concernbot updates its post: You signed the Staff Acceptable Use Policy",
+                     "AUP signing this week: 5 of 6", "DM to Tom Reed ← concernbot: A friendly reminder (1 of 4)"):
+        assert expected in out, expected
+    assert "DM to Amy Clarke ← concernbot: A friendly reminder" not in out  # she signed
     assert result.stderr == ""
 
 

@@ -15,7 +15,7 @@ from flows.handling import ActionKind
 from flows.report_form import NUDES_GUIDANCE
 from storage.db import Database
 from storage.models import ConcernAction, StatusChange
-from tests.e2e.journey import STEPS, dsl_post, fill_steps, open_form, view_text
+from tests.e2e.journey import STEPS, dsl_post, fill_steps, open_form, view_text, shown
 
 
 @pytest.mark.parametrize("category", list(Category))
@@ -51,7 +51,7 @@ def test_each_action_and_referral_is_recorded(slack: SlackSimulator, db: Databas
     post = _acknowledged(slack)
     for kind in ActionKind:
         slack.click_in_message(DAN, post, RECORD_ACTION_ACTION)
-        wait_for(lambda: "Record of action" in repr(slack.ws.current_view(DAN).view), what="the action form")
+        wait_for(lambda: "Record of action" in repr(shown(slack, DAN)), what="the action form")
         note = "Judged low risk after speaking to the family." if kind is ActionKind.NOT_REFERRED else f"{kind.value} done"
         assert slack.submit_view(DAN, {"action": kind.value, "note": note}).body == ""
     with db.session() as session:

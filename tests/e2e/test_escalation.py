@@ -8,7 +8,7 @@ from bot.sandbox.client import SlackSimulator, wait_for
 from bot.sandbox.demo_workspace import AMY, DAN, DSL_CHANNEL, HELEN, PRIYA, TOM
 from flows.clock import ManualClock
 from tests.conftest import bot_settings
-from tests.e2e.journey import STEPS, dsl_post, report, view_text
+from tests.e2e.journey import STEPS, dsl_post, report, view_text, shown
 
 
 def test_unacknowledged_concern_goes_to_deputies_then_head(slack: SlackSimulator, bot: Runtime,
@@ -30,7 +30,7 @@ def test_unacknowledged_concern_goes_to_deputies_then_head(slack: SlackSimulator
     to_head = wait_for(lambda: slack.ws.dms_to(HELEN), what="the head's page")[0]
     assert "after 60 minutes" in to_head.text and "Robin" not in to_head.text
     slack.click_in_message(HELEN, to_head, OPEN_RECORD_ACTION)
-    wait_for(lambda: "Robin Quillfeather" in view_text(slack.ws.current_view(HELEN).view), what="the record")
+    wait_for(lambda: "Robin Quillfeather" in view_text(shown(slack, HELEN)), what="the record")
     slack.click_in_message(TOM, post, OPEN_RECORD_ACTION)
     assert "only available" in view_text(wait_for(lambda: slack.ws.current_view(TOM), what="refusal").view)
     clock.advance(timedelta(days=1))

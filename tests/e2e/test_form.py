@@ -9,7 +9,7 @@ from bot.sandbox.client import SlackSimulator, wait_for
 from bot.sandbox.demo_workspace import AMY, DSL_CHANNEL, TOM
 from storage.db import Database
 from storage.models import Concern, Draft
-from tests.e2e.journey import CHILD, STEPS, dsl_post, fill_steps, open_form, report, view_text
+from tests.e2e.journey import CHILD, STEPS, dsl_post, fill_steps, open_form, report, view_text, shown
 
 
 def _draft(db: Database) -> Draft:
@@ -36,8 +36,8 @@ def test_back_returns_to_the_previous_step_with_its_answers(slack: SlackSimulato
     fill_steps(slack, AMY, STEPS[:3])
     slack.click_in_view(AMY, BACK_ACTION, {"occurred_on": "2026-11-23"})
     # The earlier date typed before Back adds the "recording it late" step: 8 steps now.
-    wait_for(lambda: "Step 3 of 9" in view_text(slack.ws.current_view(AMY).view), what="step 2 again")
-    view = slack.ws.current_view(AMY).view
+    wait_for(lambda: "Step 3 of 9" in view_text(shown(slack, AMY)), what="step 2 again")
+    view = shown(slack, AMY)
     name = next(b for b in view["blocks"] if b.get("block_id") == "child_name_1")
     assert name["element"]["initial_value"] == CHILD
     assert _draft(db).answers["occurred_on"] == "2026-11-23"  # what was typed before Back is kept

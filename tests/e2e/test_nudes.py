@@ -8,7 +8,7 @@ from bot.sandbox.demo_workspace import AMY, DAN, DSL_CHANNEL, HELEN, TOM
 from flows.nudes import IN_SCHOOL_REASON
 from storage.db import Database
 from storage.models import Concern, InitialReview
-from tests.e2e.journey import STEPS, dsl_post, report, view_text
+from tests.e2e.journey import STEPS, dsl_post, report, view_text, shown
 
 NUDES = [STEPS[0], {**STEPS[1], "category": "nudes"}, *STEPS[2:]]
 
@@ -19,7 +19,7 @@ def _reviewable(slack: SlackSimulator):  # type: ignore[no-untyped-def]
     slack.click_in_message(DAN, post, ACKNOWLEDGE_ACTION)
     wait_for(lambda: INITIAL_REVIEW_ACTION in repr(post.blocks), what="the Initial review button")
     slack.click_in_message(DAN, post, INITIAL_REVIEW_ACTION)
-    wait_for(lambda: "Initial review" in repr(slack.ws.current_view(DAN).view), what="the review form")
+    wait_for(lambda: "Initial review" in repr(shown(slack, DAN)), what="the review form")
     return post
 
 

@@ -9,7 +9,7 @@ from bot.sandbox.client import SlackSimulator, wait_for
 from bot.sandbox.demo_workspace import AMY, DAN, DSL_CHANNEL, PRIYA
 from flows.clock import ManualClock
 from tests.conftest import LONDON
-from tests.e2e.journey import CHILD, STEPS, dsl_post, fill_steps, open_form, report, view_text
+from tests.e2e.journey import CHILD, STEPS, dsl_post, fill_steps, open_form, report, view_text, shown
 
 
 def _at(clock: ManualClock, hour: int, minute: int = 0, day: int = 24) -> None:
@@ -61,7 +61,7 @@ def test_assignees_are_reminded_each_school_morning(slack: SlackSimulator, bot: 
     slack.click_in_message(DAN, post, ACKNOWLEDGE_ACTION)
     wait_for(lambda: ASSIGN_ACTION in repr(post.blocks), what="the Assign button")
     slack.click_in_message(DAN, post, ASSIGN_ACTION)
-    wait_for(lambda: "Assign" in repr(slack.ws.current_view(DAN).view), what="the assign form")
+    wait_for(lambda: "Assign" in repr(shown(slack, DAN)), what="the assign form")
     slack.submit_view(DAN, {"assignee": PRIYA})
     wait_for(lambda: slack.ws.dms_to(PRIYA), what="the assignment notice")
     _at(clock, 7, 59, day=25)

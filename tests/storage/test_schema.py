@@ -30,3 +30,12 @@ def test_upgrade_is_idempotent(db: Database) -> None:
     db.upgrade()
     head = ScriptDirectory.from_config(alembic_config(db.engine)).get_current_head()
     assert current_revision(db.engine) == head
+
+
+
+def test_the_migrations_create_slack_sdks_installation_tables() -> None:
+    """The store tables on our metadata are slack-sdk's own (so the test above holds the migration to them)."""
+    from storage.installs import slack_bots, slack_installations, slack_oauth_states
+
+    assert {t.name for t in (slack_installations, slack_bots, slack_oauth_states)} <= set(Base.metadata.tables)
+    assert "bot_token" in slack_bots.c and "expire_at" in slack_oauth_states.c

@@ -28,6 +28,9 @@ def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     ("DATABASE_URL", "not a url", "DATABASE_URL 'not a url' is not a database URL"),
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
     ("SLACK_SIGNING_SECRET", "  ", "SLACK_SIGNING_SECRET is set but empty"),
+    ("SLACK_REDIRECT_URI", "bot.example/slack/oauth_redirect", "SLACK_REDIRECT_URI must be an http(s) URL"),
+    ("SLACK_CLIENT_SECRET", "", "SLACK_CLIENT_SECRET is set but empty"),
+    ("SLACK_ALLOWED_TEAMS", "T0OAK,oakfield", "SLACK_ALLOWED_TEAMS has 'oakfield', which is not a Slack team (T…)"),
 ])
 def test_a_bad_setting_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, env: str, value: str, says: str) -> None:
     monkeypatch.setenv(env, value)
@@ -35,6 +38,28 @@ def test_a_bad_setting_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, env
         load_settings()
     assert says in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET is not set: copy it from your Slack app's Basic Information"),
+    ({"SLACK_CLIENT_SECRET": "s"}, "SLACK_CLIENT_ID is not set"),
+    ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1"},
+     "both SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set"),
+    ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_APP_TOKEN": "xapp-1"},
+     "installing into many workspaces needs HTTP mode"),
+    ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "SLACK_SIGNING_SECRET is not set"),
+])
+def test_installing_into_many_workspaces_is_one_mode_or_the_other(monkeypatch: pytest.MonkeyPatch,
+                                                                  env: dict[str, str], says: str) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.oauth and settings.has_slack_credentials
+    with pytest.raises(ConfigError) as caught:
+        settings.require_slack()
+    assert says in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_serving_needs_both_token_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,18 +8,35 @@ import jsonschema
 import yaml
 
 from bot.sandbox.scopes import METHOD_SCOPES, PRIVATE_CHANNEL_SCOPE
-from bot.slack_needs import BOT_EVENTS, BOT_SCOPES, COMMANDS
+from bot.slack_needs import BOT_EVENTS, BOT_SCOPES, COMMANDS, ORG_EVENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tests" / "data" / "slack-manifest-schema" / "manifest.schema.1.0.0.json"
 
 
-def manifest() -> dict:
-    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+def manifest(name: str = "manifest.yml") -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
 
 
 def test_manifest_is_valid_against_slacks_schema() -> None:
     jsonschema.Draft7Validator(json.loads(SCHEMA.read_text())).validate(manifest())
+    jsonschema.Draft7Validator(json.loads(SCHEMA.read_text())).validate(manifest("deploy/manifest-oauth.yml"))
+
+
+def test_oauth_manifest_differs_only_in_addresses_mode_and_organisation_events() -> None:
+    oauth, plain = manifest("deploy/manifest-oauth.yml"), manifest()
+    assert oauth["settings"]["event_subscriptions"]["bot_events"] == list(BOT_EVENTS + ORG_EVENTS)
+    assert oauth["oauth_config"]["redirect_urls"] == ["https://YOUR-HOST/slack/oauth_redirect"]
+    assert oauth["settings"]["org_deploy_enabled"] is True and oauth["settings"]["socket_mode_enabled"] is False
+    assert oauth["settings"]["interactivity"]["request_url"] == "https://YOUR-HOST/slack/events"
+    for command in oauth["features"]["slash_commands"]:
+        assert command.pop("url") == "https://YOUR-HOST/slack/events"
+    del oauth["oauth_config"]["redirect_urls"], oauth["settings"]["interactivity"]["request_url"]
+    assert oauth["settings"]["event_subscriptions"].pop("request_url") == "https://YOUR-HOST/slack/events"
+    for key in ("org_deploy_enabled", "socket_mode_enabled"):
+        del oauth["settings"][key], plain["settings"][key]
+    oauth["settings"]["event_subscriptions"]["bot_events"] = list(BOT_EVENTS)
+    assert oauth == plain
 
 
 def test_manifest_declares_exactly_the_scopes_events_and_commands_the_code_needs() -> None:
@@ -42,6 +59,6 @@ def test_every_web_api_scope_the_bot_relies_on_is_requested() -> None:
 def test_every_event_and_command_the_listeners_register_is_declared() -> None:
     source = "\n".join(p.read_text() for p in (ROOT / "bot" / "listeners").glob("*.py"))
     events = set(re.findall(r'\.event\("([a-z_]+)"\)', source))
-    assert events == set(BOT_EVENTS)
+    assert events == set(BOT_EVENTS + ORG_EVENTS)
     command_constants = set(re.findall(r'^COMMAND = "(/[a-z-]+)"', source, re.MULTILINE))
     assert command_constants == set(COMMANDS)
