@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -25,6 +27,14 @@ from flows.incident_log import FilterError
 from storage.db import Database, DatabaseUrlError
 
 log = logging.getLogger("concernbot")
+
+# Commands that live in modules of their own. Each has add_commands(commands), adding its sub-parsers, and
+# run(settings, args) -> int | None, answering for its own commands and None for anyone else's.
+COMMAND_MODULES = ("bot.cli_keys", "bot.cli_records")
+
+
+def _command_modules() -> list[Any]:
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
 
 
 def _port(text: str) -> int:
@@ -85,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--force", action="store_true", help="replace the records already there")
     migrate = commands.add_parser("migrate-db", help="copy every record to another database (SQLite to PostgreSQL)")
     migrate.add_argument("--to", required=True, dest="target", help="the database URL to copy into (empty)")
+    for module in _command_modules():
+        module.add_commands(commands)
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply migrations")
     return parser
@@ -291,6 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _aup(settings, args)
         if command == "reminders":
             return _reminders(settings, args)
+        for module in _command_modules():
+            answered = module.run(settings, args)
+            if answered is not None:
+                return answered
         open_database(settings)
         print("database is up to date")
         return 0
