@@ -31,6 +31,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage.db import Database
+from storage.keys import missing_keys
 from storage.migrate import alembic_config
 from storage.models import Base, Concern, School
 
@@ -109,6 +110,12 @@ def restore(db: Database, source: Path, *, force: bool = False) -> RestoreReport
     _upgrade(db, where)
     with _connected(db.engine, where) as connection:
         now_at, schools, concerns = _facts(connection)
+    with db.session() as session:
+        missing = missing_keys(session, db.keyring)
+    if missing:
+        raise BackupError(f"restored, but its records were sealed with key {', '.join(missing)}, which "
+                          f"{db.keyring.source} does not hold: give the bot that key (ENCRYPTION_KEY_FILE) before "
+                          "starting it.")
     return RestoreReport(source, revision, now_at, schools, concerns, db.dialect)
 
 

@@ -20,10 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.slack_client import web_client
 from bot.checks import dsl_channel_problem
 from bot.email import Emailer
-from bot.settings import Settings
+from bot.fallback import FallbackPolicy, schools_without_fallback
+from bot.settings import ConfigError, Settings
 from bot.slack_needs import BOT_SCOPES
 from flows.clock import Clock
 from storage.db import Database
+from storage.keys import missing_keys
 from storage.leader import leader_lock
 from storage.migrate import current_revision, head_revision
 from storage.models import OutboxMessage, School
@@ -138,7 +140,14 @@ def _database(db: Database) -> list[Finding]:
     if revision != head:
         return [Finding(Verdict.FAIL, "database", f"at migration {revision or 'none'}, this version needs {head}: "
                                                   "run `concernbot db upgrade` (back up first)")]
-    return [Finding(Verdict.OK, "database", f"{db.dialect}, migrations up to date ({head})")]
+    with db.session() as session:
+        missing = missing_keys(session, db.keyring)
+    if missing:
+        return [Finding(Verdict.FAIL, "encryption key", f"the records were sealed with key {', '.join(missing)}, "
+                                                        f"which {db.keyring.source} does not hold: give that key")]
+    return [Finding(Verdict.OK, "database", f"{db.dialect}, migrations up to date ({head})"),
+            Finding(Verdict.OK, "encryption key", f"key {db.keyring.current_id} from {db.keyring.source}; "
+                                                  "keep a copy apart from the database's backups")]
 
 
 def _school_and_channel(db: Database, client: WebClient, team_id: str) -> list[Finding]:
@@ -190,8 +199,31 @@ def _outbox(db: Database, clock: Clock) -> Finding:
     return Finding(Verdict.OK, "outbox", "nothing waiting long")
 
 
+def _fallback(db: Database, settings: Settings) -> Finding:
+    """Whom to email when a concern's alert cannot reach Slack: FALLBACK_EMAIL, or each school's own."""
+    if settings.fallback_email:
+        return Finding(Verdict.OK, "fallback email", f"{settings.fallback_email} is told if a concern's alert has "
+                                                     f"not reached Slack after {settings.notify_fallback_after_minutes} "
+                                                     "minutes (unless a school gives its own address)")
+    with db.session() as session:
+        missing = schools_without_fallback(session, FallbackPolicy())
+        any_school = session.scalar(select(func.count()).select_from(School).where(
+            School.dsl_channel_id.is_not(None), School.uninstalled_at.is_(None))) or 0
+    if missing or not any_school:
+        where = f" for {', '.join(missing)}" if missing and settings.oauth else ""
+        return Finding(Verdict.WARN, "fallback email", f"no fallback address is set{where}: if a concern's alert "
+                                                       "cannot reach Slack, nobody is emailed. Set FALLBACK_EMAIL, or "
+                                                       "contacts.fallback_email in the school's set-up file")
+    return Finding(Verdict.OK, "fallback email", "each school gives its own fallback address")
+
+
 def diagnose(settings: Settings, clock: Clock) -> list[Finding]:
-    db = Database(settings.database_url)
+    from bot.runtime import database_for
+
+    try:
+        db = database_for(settings)
+    except ConfigError as exc:
+        return [Finding(Verdict.FAIL, "encryption key", str(exc))]
     try:
         database = _database(db)
         up = database[0].verdict is Verdict.OK
@@ -204,7 +236,7 @@ def diagnose(settings: Settings, clock: Clock) -> list[Finding]:
                 token = settings.slack_bot_token.get_secret_value()  # type: ignore[union-attr]
                 findings += _school_and_channel(db, web_client(token, settings.slack_api_url), team_id)
         if up:
-            findings += [_scheduler(db), _outbox(db, clock)]
+            findings += [_scheduler(db), _outbox(db, clock), _fallback(db, settings)]
     finally:
         db.dispose()
     findings.append(_email(settings))

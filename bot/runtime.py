@@ -24,6 +24,7 @@ from bot.app import create_app
 from bot.slack_client import BotIdentity, identify, web_client
 from bot.checks import dsl_channel_problem
 from bot.email import Emailer
+from bot.fallback import FallbackPolicy
 from bot.http import HttpServer, wsgi_app
 from bot.leadership import Leadership
 from bot.metrics import Metrics
@@ -38,7 +39,9 @@ from bot.install_flow import Installed, installation_store, oauth_settings, reme
 from bot.workspaces import InstalledWorkspaces, NotInstalled, OneWorkspace, Workspaces
 from bot.yearly import YearlyCycle
 from flows.clock import Clock, SystemClock
+from storage.crypto import KeyProblem
 from storage.db import Database
+from storage.keys import keyring_for
 from storage.leader import leader_lock
 from storage.schools import active_team_ids, get_school, set_installed
 
@@ -64,10 +67,23 @@ def connect_to_slack(settings: Settings) -> tuple[WebClient, BotIdentity]:
                           f"({type(exc).__name__}); check the network or SLACK_API_URL.") from None
 
 
+def database_for(settings: Settings, url: str | None = None) -> Database:
+    """The database in DATABASE_URL (or `url`), with the records' key: never migrated here."""
+    url = url or settings.database_url
+    key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
+    try:
+        return Database(url, keys=keyring_for(url, key, settings.encryption_key_file))
+    except KeyProblem as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def open_database(settings: Settings) -> Database:
-    db = Database(settings.database_url)
+    db = database_for(settings)
     try:
         db.upgrade()
+        db.check_keys()
+    except KeyProblem as exc:
+        raise ConfigError(str(exc)) from None
     except SQLAlchemyError as exc:
         raise ConfigError(f"cannot open the database in DATABASE_URL ({type(exc.orig or exc).__name__}); "
                           "check it exists and the bot may write to it.") from None
@@ -143,7 +159,10 @@ class Runtime:
         self.metrics = Metrics(self.db, self.clock)
         self.sender = OutboxSender(self.db, self.clock, self.workspaces, tz, Emailer(self.settings.smtp()),
                                    lease=timedelta(seconds=self.settings.outbox_lease_seconds), metrics=self.metrics,
-                                   broadcast_rate=self.settings.slack_broadcast_rate)
+                                   broadcast_rate=self.settings.slack_broadcast_rate,
+                                   fallback=FallbackPolicy(
+                                       timedelta(minutes=self.settings.notify_fallback_after_minutes),
+                                       self.settings.fallback_email))
         self._worker = OutboxWorker(self.sender)
         self.escalations = EscalationSweep(self.db, self.clock, self._worker.kick)
         self.school_day = SchoolDaySweep(self.db, self.clock, self._worker.kick)

@@ -18,14 +18,15 @@ from flows.references import format_reference
 from flows.report_form import ReportAnswers
 from storage.access import may_handle, summarise
 from storage.drafts import DraftStatus
+from storage.children import child_index
 from storage.events import EventKind, log_event
 from flows.routing import IMMEDIATE_RISK_PAGED, Decision
-from flows.children import name_key
 from storage.models import Concern, ConcernChild, Draft, OutboxMessage, ReferenceCounter, School, StatusChange
 from storage.schools import holders, school_day
 from storage.outbox import OutboxKind, Priority, enqueue, enqueue_once
 from storage.outcomes import Outcome, Result
 from storage.deadlines import start_clocks
+from storage.retention import set_retain_until
 from storage.routing import decide, email_only_case_manager
 
 
@@ -76,13 +77,14 @@ def submit_report(session: Session, draft: Draft, answers: ReportAnswers, school
     )
     if decision.channel and pages_everyone(answers.urgency):
         concern.escalation_level, concern.escalate_at = TOP, None  # everyone is told now, not in turn
+    set_retain_until(session, concern, school)
     session.add(concern)
     session.flush()
     session.add(StatusChange(team_id=concern.team_id, concern_id=concern.id, from_status=None,
                              to_status=Status.NEW.value, actor_id=concern.reporter_id, at=now))
     for position, child in enumerate(answers.children, start=1):
         session.add(ConcernChild(team_id=concern.team_id, concern_id=concern.id, position=position,
-                                 name_key=name_key(child.name)))
+                                 name_key=child_index(session, child.name)))
     log_event(session, concern.team_id, concern.id, EventKind.REPORTED, concern.reporter_id, now,
               reference=concern.reference, category=concern.category, urgency=concern.urgency,
               subject=concern.subject_kind)

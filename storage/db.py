@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage.crypto import Keyring, attach
 
 
 class DatabaseUrlError(ValueError):
@@ -36,11 +40,16 @@ def normalise_url(url: str) -> str:
 
 
 POOL_SIZE, POOL_OVERFLOW = 10, 20  # per process: three workers stay under PostgreSQL's default 100
+# How long a unit of work waits for a lock someone else holds. Background work can wait; a person in Slack
+# cannot (Slack gives up after 3 seconds and closes the form as if it had worked), so theirs fails sooner
+# and they are told, with what they typed still in place.
+BUSY_WAIT_MS, INTERACTIVE_WAIT_MS = 10_000, 2_000
+_INTERACTIVE = "concernbot_interactive"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
     # WAL is a property of the file, kept once set; setting it takes a lock, so only when it is not set yet
     # (setting it on every new connection made each one wait behind whoever was writing).
     if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
@@ -50,9 +59,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _patient_again(dbapi_connection: Any, record: Any) -> None:
+    if dbapi_connection is not None and record is not None and record.info.pop(_INTERACTIVE, False):
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
+
+
+def _read_only_is_a_disconnect(context: Any) -> None:
+    """A SQLite connection opened while the file could not be written stays read-only for good: treat that
+    error as a lost connection, so the pool opens fresh ones and writing works again once the file can be
+    written (with no restart)."""
+    error = context.original_exception
+    if isinstance(error, sqlite3.Error) and getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY:
+        context.is_disconnect = True
+
+
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, keys: Keyring | None = None) -> None:
+        """`keys` seal the records' free text; without them, from the environment (see storage.keys)."""
+        from storage.keys import keyring_from_environment
+
         self.url = normalise_url(url)
+        self.keyring = keys or keyring_from_environment(self.url)
         # hide_parameters: an error message must never carry a child's name from a bound parameter.
         parsed = make_url(self.url)
         sqlite = parsed.get_backend_name() == "sqlite"
@@ -64,6 +91,9 @@ class Database:
                                             **pool)
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "checkin", _patient_again)
+            event.listen(self.engine, "handle_error", _read_only_is_a_disconnect)
+        attach(self.engine.dialect, self.keyring)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -79,10 +109,16 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One unit of work: committed if the block finishes, rolled back if it raises."""
+    def session(self, *, interactive: bool = False) -> Iterator[Session]:
+        """One unit of work: committed if the block finishes, rolled back if it raises.
+
+        `interactive`: someone in Slack is waiting for the answer, so a lock held elsewhere fails it after
+        INTERACTIVE_WAIT_MS (an OperationalError, for the listener to explain) rather than after Slack's
+        3 seconds have run out."""
         session = self._sessions()
         try:
+            if interactive:
+                self._wait_briefly(session)
             yield session
             session.commit()
         except BaseException:
@@ -91,10 +127,25 @@ class Database:
         finally:
             session.close()
 
+    def _wait_briefly(self, session: Session) -> None:
+        connection = session.connection()
+        if self.dialect == "sqlite":
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={INTERACTIVE_WAIT_MS}")
+            connection.connection.info[_INTERACTIVE] = True  # back to BUSY_WAIT_MS when it returns to the pool
+        elif self.dialect == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {INTERACTIVE_WAIT_MS}")
+
     def upgrade(self) -> None:
         from storage.migrate import upgrade_to_head
 
         upgrade_to_head(self.engine)
+
+    def check_keys(self) -> None:
+        """Refuse (KeyProblem) if the records need a key this process lacks; note the key sealing from now."""
+        from storage.keys import check_keys
+
+        with self.session() as session:
+            check_keys(session, self.keyring, datetime.now(timezone.utc))
 
     def dispose(self) -> None:
         self.engine.dispose()

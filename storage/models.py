@@ -1,7 +1,8 @@
 """SQLAlchemy 2 models. Every row belongs to a school, identified by its Slack team id.
 
-Sensitive detail lives in `Draft.answers`, `Concern.details`, `ConcernAction.note`, `InitialReview`, and
-`ConcernChild.name_key` (a child's folded name, to find their chronology). Messages are rendered only from
+Sensitive detail lives in `Draft.answers`, `Concern.details`, `ConcernAction.note` and `InitialReview`, all
+sealed at rest (storage.crypto), and `ConcernChild.name_key` (a keyed hash of a child's folded name, to find
+their chronology). Messages are rendered only from
 `storage.access.ConcernSummary`, which reads none of those.
 """
 
@@ -25,6 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.crypto import SealedJSON, SealedText
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -63,6 +66,7 @@ class School(Base):
     dsl_channel_id: Mapped[str | None] = mapped_column(String(32))
     dsl_channel_name: Mapped[str | None] = mapped_column(String(100))
     lado_email: Mapped[str | None] = mapped_column(String(254))
+    fallback_email: Mapped[str | None] = mapped_column(String(254))  # told when a concern can't reach Slack
     office_contact: Mapped[str | None] = mapped_column(String(200))  # how outsiders reach the case manager
     escalation_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     day_starts: Mapped[time] = mapped_column(Time, default=time(8, 0), server_default="08:00:00")
@@ -121,7 +125,7 @@ class Draft(Base):
     reporter_id: Mapped[str] = mapped_column(USER_ID)
     form_id: Mapped[str] = mapped_column(String(32))
     step_id: Mapped[str] = mapped_column(String(64))
-    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(SealedJSON("drafts.answers"), default=dict)
     status: Mapped[str] = mapped_column(String(16), default="open")
     concern_id: Mapped[int | None] = mapped_column(ForeignKey("concerns.id"))
     created_at: Mapped[datetime]
@@ -160,7 +164,7 @@ class Concern(Base):
     status: Mapped[str] = mapped_column(String(16))
     occurred_on: Mapped[date] = mapped_column(Date)
     reported_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    details: Mapped[dict[str, Any]]
+    details: Mapped[dict[str, Any]] = mapped_column(SealedJSON("concerns.details"))
     reported_at: Mapped[datetime]
     acknowledged_by: Mapped[str | None] = mapped_column(USER_ID)
     acknowledged_at: Mapped[datetime | None]
@@ -170,6 +174,15 @@ class Concern(Base):
     assigned_to: Mapped[str | None] = mapped_column(USER_ID)
     closed_by: Mapped[str | None] = mapped_column(USER_ID)
     closed_at: Mapped[datetime | None]
+    # The event chain's length (storage.events): appending takes this row's lock, and a verify sees a cut tail.
+    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Retention (flows.retention): kept until this date, then deleted by `concernbot retention`, unless held.
+    retain_until: Mapped[date] = mapped_column(Date)
+    # Under a legal hold now: never deleted. Who set the last hold, when and why (kept after its release).
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    legal_hold_by: Mapped[str | None] = mapped_column(USER_ID)
+    legal_hold_at: Mapped[datetime | None]
+    legal_hold_reason: Mapped[str | None] = mapped_column(SealedText("concerns.legal_hold_reason"))
 
     status_changes: Mapped[list[StatusChange]] = relationship(
         order_by="StatusChange.id", lazy="raise_on_sql", viewonly=True
@@ -199,7 +212,7 @@ class ConcernAction(Base):
     kind: Mapped[str] = mapped_column(String(32))
     taken_on: Mapped[date] = mapped_column(Date)
     taken_time: Mapped[time | None] = mapped_column(Time)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(SealedText("concern_actions.note"))
     recorded_by: Mapped[str] = mapped_column(USER_ID)
     recorded_at: Mapped[datetime]
 
@@ -214,9 +227,9 @@ class InitialReview(Base):
     team_id: Mapped[str] = mapped_column(TEAM_ID)
     concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"))
     conditions: Mapped[list[str]] = mapped_column(JSON)
-    established: Mapped[str | None] = mapped_column(Text)
+    established: Mapped[str | None] = mapped_column(SealedText("initial_reviews.established"))
     parents_told: Mapped[str] = mapped_column(String(16))
-    in_school_reason: Mapped[str | None] = mapped_column(Text)
+    in_school_reason: Mapped[str | None] = mapped_column(SealedText("initial_reviews.in_school_reason"))
     recorded_by: Mapped[str] = mapped_column(USER_ID)
     recorded_at: Mapped[datetime]
 
@@ -231,7 +244,7 @@ class ConcernChild(Base):
     team_id: Mapped[str] = mapped_column(TEAM_ID)
     concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"))
     position: Mapped[int] = mapped_column(Integer)
-    name_key: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))  # <key id>:<HMAC of the folded name>: see storage.crypto
 
 
 class Deadline(Base):
@@ -252,9 +265,11 @@ class Deadline(Base):
 
 
 class ConcernEvent(Base):
-    """The append-only log of everything that happened to a concern: no update, no delete."""
+    """The append-only log of everything that happened to a concern: no update, no delete. Each concern's
+    events are a hash chain (seq 1, 2, 3...; storage.events), so an edit behind the bot's back shows."""
 
     __tablename__ = "concern_events"
+    __table_args__ = (UniqueConstraint("concern_id", "seq", name="uq_concern_event_seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(TEAM_ID)
@@ -263,6 +278,9 @@ class ConcernEvent(Base):
     actor_id: Mapped[str | None] = mapped_column(USER_ID)
     at: Mapped[datetime]
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Notification(Base):
@@ -310,3 +328,6 @@ from storage.models_yearly import (  # noqa: E402,F401 - the yearly cycle's tabl
     AupCampaign, AupRequest, AupVersion, Policy, PolicyReview,
 )
 from storage import installs as _installs  # noqa: E402,F401 - its tables on Base, so Base.metadata is whole
+from storage import keys as _keys  # noqa: E402,F401 - encryption_keys on Base
+from storage import retention as _retention  # noqa: E402,F401 - retention_log and retention_settings on Base
+from storage import seen_events as _seen_events  # noqa: E402,F401 - seen_events on Base

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.crypto import SealedText
 from storage.models import TEAM_ID, USER_ID, Base
 
 
@@ -36,7 +37,7 @@ class PolicyReview(Base):
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"), index=True)
     reviewed_on: Mapped[date] = mapped_column(Date)
     reviewed_by: Mapped[str] = mapped_column(USER_ID)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(SealedText("policy_reviews.note"))
     next_review: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime]
 

@@ -32,6 +32,15 @@ from storage.models import Base
 
 LONDON = ZoneInfo("Europe/London")
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+# The records' key for every database the tests open, and every bot process they start (PostgreSQL has no
+# key file beside it). Tests of where keys come from unset it.
+TEST_ENCRYPTION_KEY = "dGVzdC1rZXktZm9yLWNvbmNlcm5ib3QtdGVzdHMtMzI="
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
+
+
 # A Tuesday in the autumn term, mid-morning.
 SCHOOL_MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)
 

@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from storage.crypto import new_key
 from tests.bench import broadcast, footprint, latency, trust
 from tests.bench.databases import KINDS, fresh_database
 
@@ -100,6 +101,8 @@ def _footprint(databases: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Every database the benchmarks open, and every bot they start, seals records with one key made here.
+    os.environ.setdefault("ENCRYPTION_KEY", new_key())
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     parser.add_argument("--only", default="latency,broadcast,trust,footprint",
                         help="comma-separated: latency, broadcast, trust, footprint")

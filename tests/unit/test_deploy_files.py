@@ -78,7 +78,7 @@ def test_compose_runs_the_bot_on_postgres_16_once_the_database_is_healthy() -> N
 def test_compose_sets_no_literal_secret() -> None:
     for name, service in compose()["services"].items():
         for key, value in environment(service).items():
-            if any(word in key.upper() for word in ("TOKEN", "SECRET", "PASSWORD")):
+            if any(word in key.upper() for word in ("TOKEN", "SECRET", "PASSWORD", "KEY")):
                 assert value is None or VARIABLE.match(value), f"{name}: {key} is set to a literal in compose.yml"
     for text in walk_strings(compose()):
         assert not re.search(r"xox[abpr]-|xapp-", text), "a Slack token is pasted into compose.yml"

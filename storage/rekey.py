@@ -1,0 +1,113 @@
+"""Re-sealing every record under the newest key (`concernbot keys rotate`), and what each key still seals.
+
+Works in chunks, each its own transaction, so a rotation interrupted half-way is simply run again: rows
+already under the newest key are not touched twice. Older keys are marked retired only when nothing is
+left under them, and from then on the bot starts without them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Column, Text, func, select, type_coerce, update
+
+from flows.children import name_key
+from storage.crypto import VERSION, SealedJSON, SealedText
+from storage.db import Database
+from storage.keys import EncryptionKey
+from storage.models import Base, Concern, ConcernChild
+
+CHUNK = 500
+
+
+def sealed_columns() -> list[Column]:  # type: ignore[type-arg]
+    return [column for table in Base.metadata.sorted_tables for column in table.columns
+            if isinstance(column.type, (SealedText, SealedJSON))]
+
+
+@dataclass
+class Rotation:
+    key_id: str
+    resealed: Counter[str] = field(default_factory=Counter)  # per column, values moved to the newest key
+    child_keys: int = 0
+    retired: list[str] = field(default_factory=list)
+    still_used: list[str] = field(default_factory=list)  # older keys a process still seals with
+
+
+def _prefix(kid: str) -> str:
+    return f"{VERSION}:{kid}:"
+
+
+def _reseal_column(db: Database, column: Column, current: str) -> int:  # type: ignore[type-arg]
+    table, moved = column.table, 0
+    stale = type_coerce(column, Text).not_like(_prefix(current) + "%")
+    while True:
+        with db.session() as session:
+            rows = session.execute(select(table.c.id, column).where(column.is_not(None), stale)
+                                   .order_by(table.c.id).limit(CHUNK)).all()
+            for row_id, value in rows:  # read opened with whichever key sealed it; written sealed with the newest
+                session.execute(update(table).where(table.c.id == row_id).values({column.name: value}))
+        moved += len(rows)
+        if len(rows) < CHUNK:
+            return moved
+
+
+def _rekey_children(db: Database, current: str) -> int:
+    moved = 0
+    while True:
+        with db.session() as session:
+            keyring = db.keyring
+            rows = session.execute(
+                select(ConcernChild.id, ConcernChild.position, Concern.details)
+                .join(Concern, Concern.id == ConcernChild.concern_id)
+                .where(ConcernChild.name_key.not_like(f"{current}:%"))
+                .order_by(ConcernChild.id).limit(CHUNK)).all()
+            for child_id, position, details in rows:
+                children = details.get("children") or []
+                name = children[position - 1].get("name", "") if 0 < position <= len(children) else ""
+                session.execute(update(ConcernChild).where(ConcernChild.id == child_id)
+                                .values(name_key=keyring.index(name_key(str(name)))))
+        moved += len(rows)
+        if len(rows) < CHUNK:
+            return moved
+
+
+def rotate(db: Database, now: datetime) -> Rotation:
+    current = db.keyring.current_id
+    done = Rotation(current)
+    for column in sealed_columns():
+        done.resealed[f"{column.table.name}.{column.name}"] = _reseal_column(db, column, current)
+    done.child_keys = _rekey_children(db, current)
+    # A bot started before the new key was added still seals with the old one: such a key stays needed.
+    left = sealed_by_key(db) + _indexed_by_key(db)
+    with db.session() as session:
+        if session.get(EncryptionKey, current) is None:
+            session.add(EncryptionKey(key_id=current, first_used_at=now))
+        older = session.scalars(select(EncryptionKey).where(EncryptionKey.key_id != current,
+                                                            EncryptionKey.retired_at.is_(None))).all()
+        for key in older:
+            if left[key.key_id]:
+                done.still_used.append(key.key_id)
+            else:
+                key.retired_at = now
+                done.retired.append(key.key_id)
+    return done
+
+
+def _indexed_by_key(db: Database) -> Counter[str]:
+    with db.session() as session:
+        kid = func.substr(ConcernChild.name_key, 1, 12)
+        return Counter({key: n for key, n in session.execute(select(kid, func.count()).group_by(kid))})
+
+
+def sealed_by_key(db: Database) -> Counter[str]:
+    """How many stored values each key id seals, over every sealed column."""
+    counts: Counter[str] = Counter()
+    with db.session() as session:
+        for column in sealed_columns():
+            kid = func.substr(type_coerce(column, Text), len(VERSION) + 2, 12)
+            for key, n in session.execute(select(kid, func.count()).where(column.is_not(None)).group_by(kid)):
+                counts[key] += n
+    return counts
