@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from flows.concern import DSL_TEAM, Category, Role, Status, SubjectKind
@@ -21,8 +21,8 @@ from flows.handling import ActionKind
 from flows.incident_log import Filters
 from flows.routing import handles
 from storage.access import ConcernSummary, case_roles, handler_check, summarise
-from storage.events import EventKind
-from storage.models import Concern, ConcernAction, ConcernEvent, School
+from storage.events import EventKind, log_events
+from storage.models import Concern, ConcernAction, School
 from storage.schools import roles_of
 
 SUMMARY_ROLES: frozenset[Role] = DSL_TEAM | {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS,
@@ -94,9 +94,7 @@ def export_incidents(session: Session, team_id: str, viewer_id: str, filters: Fi
                     ConcernAction.concern_id.in_([c.id for c in mine])).order_by(ConcernAction.id)):
                 actions[action.concern_id].append(action)
             if mine:  # the export is on record on each concern, one insert for the chunk
-                session.execute(insert(ConcernEvent), [
-                    dict(team_id=team_id, concern_id=c.id, kind=EventKind.EXPORTED.value, actor_id=viewer_id, at=now,
-                         data={}) for c in mine])
+                log_events(session, team_id, [c.id for c in mine], EventKind.EXPORTED, viewer_id, now)
             for concern in mine:
                 yield IncidentRow(concern, actions[concern.id])
             # The session holds unchanged records weakly: once written out, the chunk is let go.

@@ -24,8 +24,10 @@ from bot.export import export_incidents
 from flows.children import name_key
 from flows.clock import ManualClock
 from flows.incident_log import parse_filters
+from flows.retention import add_years
 from storage import access, incident_log
 from storage.db import Database
+from storage.events import GENESIS, chain_hash
 from storage.models import Concern, ConcernAction, ConcernChild, ConcernEvent, StatusChange
 from storage.schools import apply_setup
 from tests.storage.helpers import DEPUTY, DSL, HEAD, school_setup
@@ -116,6 +118,7 @@ def generate(db: Database, concerns: int, seed: int = 7) -> None:
             if rows[-1]["closed_at"]:
                 events.append(dict(team_id=team(n), concern_id=cid, kind="closed", actor_id=DSL,
                                    at=rows[-1]["closed_at"], data={}))
+    _chain(rows, events)
     with db.session() as session:
         for model, batch in ((Concern, rows), (ConcernChild, children), (ConcernEvent, events),
                              (StatusChange, changes), (ConcernAction, actions)):
@@ -123,6 +126,18 @@ def generate(db: Database, concerns: int, seed: int = 7) -> None:
                 session.execute(insert(model), chunk)
         if db.dialect == "postgresql":
             session.execute(text("ANALYZE"))
+
+
+def _chain(rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    """Each concern's events hash-chained, and each dated for retention, as the bot's own writes would be."""
+    heads: dict[int, tuple[int, str]] = {}
+    for e in events:  # in each concern's order
+        seq, prev = heads.get(e["concern_id"], (0, GENESIS))
+        e.update(seq=seq + 1, prev_hash=prev, hash=chain_hash(prev, e["team_id"], e["concern_id"], seq + 1, e["kind"],
+                                                               e["actor_id"], e["at"], e["data"]))
+        heads[e["concern_id"]] = (seq + 1, e["hash"])
+    for row in rows:
+        row.update(event_seq=heads.get(row["id"], (0, ""))[0], retain_until=add_years(row["reported_at"].date(), 25))
 
 
 @contextmanager
