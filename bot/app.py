@@ -10,8 +10,12 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 
+from bot.dedupe import dedupe_events
+from bot import failures
 from bot.logs import ContextExecutor, request_middleware
 from bot.listeners import (
     admin, admin_register, aup, concern_actions, handling, home, incident_log, install, report, reviews,
@@ -44,9 +48,11 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, me
         # threads, five slow Web API calls would leave the sixth request unacknowledged past 3 seconds.
         listener_executor=ContextExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
+    app.use(failures.keep_acknowledged)
     app.use(request_middleware(metrics.count_request if metrics else None))
     app.use(inject(services))
     app.use(workspace_of_request)
+    app.use(dedupe_events)  # an event Slack delivers again is acknowledged and goes no further
     for extra in middleware:
         app.use(extra)
     report.register(app)
@@ -62,9 +68,10 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, me
     if metrics is None:
         app.error(on_error)
     else:
-        def counted(error: Exception, body: dict[str, Any]) -> None:
+        def counted(error: Exception, body: dict[str, Any], request: BoltRequest,
+                    response: BoltResponse | None) -> BoltResponse | None:
             metrics.errors.inc()
-            on_error(error, body)
+            return on_error(error, body, request, response)
 
         app.error(counted)
     return app
@@ -78,11 +85,31 @@ def workspace_of_request(body: dict[str, Any], context: Any, next: Callable[[], 
     return next()
 
 
-def on_error(error: Exception, body: dict[str, Any]) -> None:
-    """The one error handler: log what failed and where, never the payload (it may hold a child's name)."""
-    kind = body.get("type") or body.get("command") or (body.get("event") or {}).get("type")
-    callback = (body.get("view") or {}).get("callback_id") or [
-        a.get("action_id") for a in body.get("actions") or []]
+def on_error(error: Exception, body: dict[str, Any], request: BoltRequest | None = None,
+             response: BoltResponse | None = None) -> BoltResponse | None:
+    """The one error handler: log what failed and where, never the payload (it may hold a child's name);
+    then answer Slack in place of Bolt's 500 (`bot.failures`). `response` is None once the listener has
+    acknowledged. Nothing here may raise: Bolt would turn that into a 500 after all."""
+    try:
+        if failures.malformed(error, body):  # the request's fault, not ours: one line, no code path
+            log.warning("refused a payload Slack would not send (%s)", type(error).__name__)
+        else:
+            _log_failure(error, body)
+    except Exception:
+        log.error("listener failed: %s", type(error).__name__)
+    try:
+        return failures.answer(error, body, response is None, request.context if request is not None else None)
+    except Exception as exc:
+        log.error("could not answer a failed request (%s)", type(exc).__name__)
+        return None if response is None else BoltResponse(status=400, body=failures.NOT_A_PAYLOAD)
+
+
+def _log_failure(error: Exception, body: dict[str, Any]) -> None:
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    kind = body.get("type") or body.get("command") or event.get("type")
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    actions = body.get("actions") if isinstance(body.get("actions"), list) else []
+    callback = view.get("callback_id") or [a.get("action_id") for a in actions if isinstance(a, dict)]
     # The code path, never the message: an error's text can carry what someone typed (pydantic quotes input).
     where = "".join(traceback.format_tb(error.__traceback__)[-3:])
-    log.error("listener failed on %s %s: %s\n%s", kind, callback, type(error).__name__, where)
+    log.error("listener failed on %.80r %.200r: %s\n%s", kind, callback, type(error).__name__, where)

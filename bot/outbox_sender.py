@@ -1,8 +1,10 @@
 """Sends the outbox: each row is rendered from the concern as it is now, sent, then marked sent.
 
 Rows are claimed with a lease, so the listener's immediate drain and the scheduler's periodic one never
-send the same row twice; a failure is logged (reference and error, never content) and retried later.
-An email that keeps failing is never dropped: it goes on being retried, and the case manager is told.
+send the same row twice; a failure is logged (reference and error, never content) and retried later, with
+a backoff capped at five minutes (or Slack's Retry-After, if longer). Nothing is ever given up on: an email
+that keeps failing goes on being retried, and the case manager is told; a concern's alert that has not
+reached Slack after NOTIFY_FALLBACK_AFTER_MINUTES brings one email to the school's fallback address.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.email import Emailer, EmailNotConfigured
+from bot.fallback import FallbackPolicy, queue_fallbacks, send_fallback
 from bot.metrics import Metrics
 from bot.render import messages
 from bot.render.email import case_email, chair_notice
@@ -61,8 +64,9 @@ class DrainReport:
 class OutboxSender:
     def __init__(self, db: Database, clock: Clock, workspaces: Workspaces, default_timezone: str,
                  emailer: Emailer | None = None, lease: timedelta = LEASE, metrics: Metrics | None = None,
-                 broadcast_rate: float = 0) -> None:
+                 broadcast_rate: float = 0, fallback: FallbackPolicy | None = None) -> None:
         self._db = db
+        self._fallback = fallback or FallbackPolicy()
         self._metrics = metrics
         self._lease = lease
         self._yearly = YearlySender(clock, Pacer(broadcast_rate))
@@ -86,7 +90,13 @@ class OutboxSender:
             return DrainReport(sent, failed)
 
     def drain_all(self) -> int:
-        """Send batches while they go; stops at a batch that sends nothing (its rows wait for their backoff)."""
+        """Send batches while they go; stops at a batch that sends nothing (its rows wait for their backoff).
+        First, a concern whose alert is overdue gets its fallback email queued."""
+        try:
+            queue_fallbacks(self._db, self._fallback, self._clock.now())
+        except Exception as exc:  # noqa: BLE001 - the sending below must go on whatever happens here
+            log.warning("could not look for concerns whose alerts are overdue (%s); will look again at the next "
+                        "drain", type(exc).__name__)
         total = 0
         while (report := self.drain()).sent:
             total += report.sent
@@ -116,7 +126,8 @@ class OutboxSender:
             if self._metrics is not None:
                 self._metrics.send_failures.labels(kind=item.kind.value).inc()
             with self._db.session() as session:
-                retry_at = mark_failed(session, item.id, item.attempts, self._clock.now(), error)
+                retry_at = mark_failed(session, item.id, item.attempts, self._clock.now(), error,
+                                       not_before=_retry_after(exc, self._clock.now()))
                 if item.kind is OutboxKind.EMAIL and item.attempts >= EMAIL_FAILURES_BEFORE_TELLING and item.concern_id:
                     email_failed(session, item.team_id, item.concern_id, str(item.payload.get("to")), self._clock.now())
             log.warning("outbox %s #%s (concern id %s) not sent, attempt %s: %s; next try %s",
@@ -133,6 +144,9 @@ class OutboxSender:
     def _send(self, session: Session, item: OutboxItem) -> None:
         school = get_school(session, item.team_id)
         tz = school.timezone if school else self._default_timezone
+        if item.kind is OutboxKind.FALLBACK_EMAIL:
+            send_fallback(session, item, self._emailer, self._fallback, self._default_timezone, self._clock.now())
+            return
         if item.kind is OutboxKind.EMAIL:
             summary = access.summary(session, item.team_id, item.concern_id) if item.concern_id else None
             if summary is None:
@@ -287,6 +301,19 @@ class OutboxSender:
 
 
 EXPECTED = (SlackApiError, SlackClientError, NotReady, EmailNotConfigured, smtplib.SMTPException, OSError)
+
+
+def _retry_after(exc: Exception, now: datetime) -> datetime | None:
+    """When Slack said to come back (a 429's Retry-After), if it said."""
+    if not isinstance(exc, SlackApiError) or exc.response.status_code != 429:
+        return None
+    headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
+    raw = headers.get("retry-after")
+    raw = raw[0] if isinstance(raw, (list, tuple)) and raw else raw
+    try:
+        return now + timedelta(seconds=max(0, int(str(raw))))
+    except (TypeError, ValueError):
+        return None
 
 
 def _describe(exc: Exception) -> str:

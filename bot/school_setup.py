@@ -157,7 +157,7 @@ def resolve(client: WebClient, school_file: SchoolFile, team_id: str) -> SchoolS
         day_ends=school_file.school.day_ends, draft_nudge_at=school_file.school.draft_nudge_at,
         closure_days=sorted(set(school_file.school.closure_days)),
         dsl_channel_id=channel_id, dsl_channel_name=channel_name, lado_email=school_file.contacts.lado_email,
-        office_contact=school_file.contacts.office,
+        office_contact=school_file.contacts.office, fallback_email=school_file.contacts.fallback_email,
         people=people, policies=policies, governors_report_dates=school_file.school.governors_report_dates,
         aup_rules=AupRules(annual_on=aup.annual_on, reminder_limit=aup.reminder_limit,
                            include_guests=aup.include_guests),

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     # takes them, waiting out each 429.
     slack_broadcast_rate: float = Field(default=0, ge=0, le=1000)
     http_workers: int = Field(default=1, ge=1, le=32)  # HTTP mode: worker processes (each a whole bot)
+    # A concern's alert still not delivered in Slack after this many minutes: one email to the school's fallback
+    # address (its set-up file's contacts.fallback_email, else FALLBACK_EMAIL), with the reference only.
+    notify_fallback_after_minutes: int = Field(default=15, ge=1, le=1440)
+    fallback_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    # The key that seals the records' free text and children's names (storage.keys): a key, or several
+    # comma-separated, newest first; or a file of them. Unset with SQLite: a `.key` file beside the database.
+    encryption_key: SecretStr | None = None
+    encryption_key_file: str | None = None
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_client_id",
                      "slack_client_secret", mode="before")

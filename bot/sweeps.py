@@ -14,6 +14,7 @@ from flows.clock import Clock
 from storage import daily, deadlines, escalation
 from storage.db import Database
 from storage.installs import purge_states
+from storage.seen_events import prune_seen_events
 from storage.schools import active_team_ids
 from storage.models import School
 
@@ -60,6 +61,8 @@ class SchoolDaySweep:
             queued += deadlines.remind_due(session, now)  # statutory clocks run on calendar time, every day
         with self._db.session() as session:  # housekeeping: install links that expired unused
             purge_states(session, now)
+        with self._db.session() as session:  # ... and Slack event ids past any retry (kept a day)
+            prune_seen_events(session, now)
         if queued:
             self._kick()
         return queued

@@ -54,6 +54,8 @@ SETTINGS_FORM = Form(id="school_settings", title="School settings", submit_label
              Question("lado_email", "The LADO's email", Kind.SHORT_TEXT, required=False, max_length=254),
              Question("office", "How the LADO reaches the case manager", Kind.SHORT_TEXT, required=False,
                       max_length=200, placeholder="the school office, 01234 567890"),
+             Question("fallback_email", "Email if a concern can't reach Slack", Kind.SHORT_TEXT, required=False,
+                      max_length=254, hint="Told the reference only, if Slack is down: IT or the office."),
              Question("escalation_minutes", "Unacknowledged concerns go to the deputies after (school minutes)",
                       Kind.SHORT_TEXT, max_length=3),
              Question("day_starts", "The school day starts", Kind.TIME),
@@ -90,6 +92,7 @@ def answers_from(current: SchoolFile | None) -> dict[str, Any]:
         "chair_email": chair if "@" in chair else "", "online_safety_governor": people.online_safety_governor,
         "dpo": people.dpo, "admins": list(current.school.admins), "dsl_channel": current.dsl_channel,
         "lado_email": current.contacts.lado_email, "office": current.contacts.office,
+        "fallback_email": current.contacts.fallback_email,
         "escalation_minutes": str(current.school.escalation_minutes),
         "day_starts": current.school.day_starts.strftime("%H:%M"), "day_ends": current.school.day_ends.strftime("%H:%M"),
         "draft_nudge_at": current.school.draft_nudge_at.strftime("%H:%M"),
@@ -107,6 +110,7 @@ class SettingsError(ValueError):
 
 FIELD_OF = {("people", p): p for p in PEOPLE} | {
     ("dsl_channel",): "dsl_channel", ("contacts", "lado_email"): "lado_email", ("contacts", "office"): "office",
+    ("contacts", "fallback_email"): "fallback_email",
     ("school", "name"): "name", ("school", "day_ends"): "day_ends", ("school", "draft_nudge_at"): "draft_nudge_at",
     ("school", "admins"): "admins", ("school",): "day_ends"}
 
@@ -124,7 +128,8 @@ def settings_file(current: SchoolFile | None, answers: Answers, team_id: str) ->
               "headteacher": answers.get("headteacher"), "chair_of_governors": chair,
               "online_safety_governor": answers.get("online_safety_governor") or None, "dpo": answers.get("dpo") or None}
     contacts = {"lado_email": (str(answers.get("lado_email") or "").strip() or None),
-                "office": (str(answers.get("office") or "").strip() or None)}
+                "office": (str(answers.get("office") or "").strip() or None),
+                "fallback_email": (str(answers.get("fallback_email") or "").strip() or None)}
     try:
         return SchoolFile.model_validate({**base, "school": school, "people": people, "contacts": contacts,
                                           "dsl_channel": answers.get("dsl_channel")})

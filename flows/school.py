@@ -112,10 +112,12 @@ class PeopleFile(_Strict):
 
 class ContactsFile(_Strict):
     lado_email: str | None = None
+    # Told by email (reference only) when a concern's alert has not reached Slack for a while: IT or the office.
+    fallback_email: str | None = None
     # How the LADO or an outside chair reaches the case manager, e.g. "the school office, 01234 567890".
     office: str | None = Field(default=None, max_length=200)
 
-    @field_validator("lado_email")
+    @field_validator("lado_email", "fallback_email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value is not None and not _EMAIL.match(value.strip()):
@@ -202,6 +204,7 @@ class SchoolSetup(_Strict):
     dsl_channel_name: str
     lado_email: str | None
     office_contact: str | None = None
+    fallback_email: str | None = None
     people: list[tuple[Role, Person]]
     policies: list[PolicySetup]
     governors_report_dates: list[str] = list(DEFAULT_REPORT_DATES)

@@ -1,7 +1,10 @@
 """The durable outbox: notifications are rows written with the change they announce, then sent.
 
 A sender claims a row with a short lease (so two senders never send the same row at once), sends it,
-and marks it sent; a failure records the error and schedules the next attempt with backoff.
+and marks it sent; a failure records the error and schedules the next attempt with backoff. A row is never
+given up on or marked dead: however many attempts fail, the next comes at most MAX_BACKOFF later (or when
+Slack's Retry-After says, if that is later still), and a concern's alert still undelivered after a while
+brings one email to the school's fallback address (FALLBACK_EMAIL).
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import OutboxMessage, School
 
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=5)
+MAX_RETRY_AFTER = timedelta(minutes=10)  # the longest Slack's Retry-After may hold a row back
 
 
 class OutboxKind(StrEnum):
@@ -47,6 +51,12 @@ class OutboxKind(StrEnum):
     POLICY_REMINDER = "policy_reminder"
     GOVERNORS_REPORT = "governors_report"
     SETUP_NEEDED = "setup_needed"  # a concern recorded where nobody is set up yet: the workspace's admins are told
+    FALLBACK_EMAIL = "fallback_email"  # a concern's alert still not through to Slack: one email, reference only
+
+
+# A concern's own messages in Slack: while one of these is undelivered, the team may not know of the concern.
+ANNOUNCEMENTS = frozenset({OutboxKind.DSL_ALERT, OutboxKind.CASE_ALERT, OutboxKind.URGENT_PAGE,
+                           OutboxKind.ESCALATION, OutboxKind.REPORTER_RECEIPT})
 
 
 class Priority:
@@ -167,13 +177,41 @@ def mark_sent(session: Session, item_id: int, now: datetime) -> None:
                     .values(sent_at=now, locked_until=None, last_error=None))
 
 
-def mark_failed(session: Session, item_id: int, attempts: int, now: datetime, error: str) -> datetime:
-    """Record a failed attempt; the row becomes due again after an exponential backoff."""
-    delay = min(timedelta(seconds=2 ** min(attempts, 12)), MAX_BACKOFF)
-    due = now + delay
+def backoff(attempts: int) -> timedelta:
+    """How long after a failed attempt the next is: doubling from 2 seconds, never more than MAX_BACKOFF."""
+    return min(timedelta(seconds=2 ** min(max(attempts, 1), 12)), MAX_BACKOFF)
+
+
+def mark_failed(session: Session, item_id: int, attempts: int, now: datetime, error: str,
+                not_before: datetime | None = None) -> datetime:
+    """Record a failed attempt; the row becomes due again after the backoff, or at `not_before` (Slack's
+    Retry-After, up to MAX_RETRY_AFTER) if that is later. It stays in the outbox however many attempts fail."""
+    due = max(now + backoff(attempts), min(not_before or now, now + MAX_RETRY_AFTER))
     session.execute(update(OutboxMessage).where(OutboxMessage.id == item_id)
                     .values(due_at=due, locked_until=None, last_error=error[:2000]))
     return due
+
+
+def overdue_announcements(session: Session, older_than: datetime, limit: int = 100) -> list[tuple[str, int]]:
+    """(team id, concern id) of each concern with an announcement still unsent that was queued before
+    `older_than`, and no fallback email queued for it yet. Not where the app was removed: nothing is sent there."""
+    removed = select(School.team_id).where(School.uninstalled_at.is_not(None))
+    fallback = aliased(OutboxMessage)
+    emailed = select(fallback.id).where(fallback.kind == OutboxKind.FALLBACK_EMAIL.value,
+                                        fallback.concern_id == OutboxMessage.concern_id)
+    rows = session.execute(
+        select(OutboxMessage.team_id, OutboxMessage.concern_id).distinct()
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.concern_id.is_not(None),
+               OutboxMessage.created_at <= older_than, OutboxMessage.kind.in_([k.value for k in ANNOUNCEMENTS]),
+               ~emailed.exists(), OutboxMessage.team_id.not_in(removed))
+        .order_by(OutboxMessage.concern_id).limit(limit))
+    return [(str(team_id), int(concern_id)) for team_id, concern_id in rows]
+
+
+def unsent_announcements(session: Session, concern_id: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.concern_id == concern_id, OutboxMessage.sent_at.is_(None),
+        OutboxMessage.kind.in_([k.value for k in ANNOUNCEMENTS]))) or 0)
 
 
 def pending_count(session: Session, team_id: str | None = None) -> int:

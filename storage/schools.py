@@ -92,6 +92,7 @@ def apply_setup(session: Session, setup: SchoolSetup, now: datetime, *, from_fil
         ("dsl_channel_name", None, setup.dsl_channel_name),
         ("lado_email", "LADO email", setup.lado_email),
         ("office_contact", "office contact", setup.office_contact),
+        ("fallback_email", "fallback email", setup.fallback_email),
         ("escalation_minutes", "escalation after (minutes)", setup.escalation_minutes),
         ("day_starts", "school day starts", setup.day_starts),
         ("day_ends", "school day ends", setup.day_ends),

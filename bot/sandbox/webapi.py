@@ -8,6 +8,8 @@ delays, scopes and call record apply.
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterable
@@ -16,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.sandbox.enterprise import ORG_LEVEL_METHODS, Enterprise, org_call
+from bot.sandbox.faults import Fault, FaultKind
 from bot.sandbox.methods import METHODS, ApiError
 from bot.sandbox.oauth import AUTHORIZE_PATH, OAuthApp
 from bot.sandbox.scopes import METHOD_SCOPES
@@ -114,7 +117,29 @@ class _Handler(BaseHTTPRequestHandler):
             status, error = failure
             self._reply(status, {"ok": False, "error": error}, {"Retry-After": "1"} if status == 429 else None)
             return True
+        fault = ws.take_fault(method)
+        if fault is not None:
+            self._fault(ws, fault)
+            return True
         return False
+
+    def _fault(self, ws: Workspace, fault: Fault) -> None:
+        """Answer (or fail to answer) as the injected fault says; the method itself is never carried out."""
+        if fault.kind is FaultKind.TIMEOUT:
+            ws.faults.released.wait(fault.hold)  # the client gives up first, unless the faults are cleared
+            self._cut(reset=False)
+        elif fault.kind is FaultKind.REFUSED:
+            self._cut(reset=True)
+        else:
+            retry = {"Retry-After": str(fault.retry_after)} if fault.kind is FaultKind.RATE_LIMITED else None
+            self._reply(fault.status, {"ok": False, "error": fault.error}, retry)
+
+    def _cut(self, *, reset: bool) -> None:
+        """Close the connection with no answer: with a reset (RST), or an orderly close."""
+        self.close_connection = True
+        if reset:  # SO_LINGER of 0: closing sends a reset at once
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
 
     def _call(self, route: Route, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ws = route.ws
@@ -279,6 +304,22 @@ class SandboxServer:
         self._thread.start()
         return self
 
+    # -- a Slack that cannot be reached --------------------------------------------------------------
+    def offline(self) -> None:
+        """Stop listening: every connection is refused (ECONNREFUSED) until `online()`. Nothing is lost."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def online(self) -> None:
+        """Listen again on the same address, with every workspace as it was."""
+        oauth, address = self._server.oauth, self._server.server_address[:2]
+        self._server = _Server((str(address[0]), int(address[1])), self.tenants)
+        self._server.oauth = oauth
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
+        self._thread.start()
+
     def stop(self) -> None:
+        for ws in self.tenants.workspaces.values():
+            ws.faults.released.set()  # nothing held stays held
         self._server.shutdown()
         self._server.server_close()

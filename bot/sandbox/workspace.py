@@ -8,9 +8,11 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.sandbox.faults import Fault, Faults
 from bot.sandbox.ratelimit import RateLimit
 
 TRIGGER_LIFETIME_SECONDS = 3.0  # Slack's own: a trigger_id must be used within 3 seconds
@@ -98,6 +100,7 @@ class Workspace:
         self.rate_limited = 0  # calls answered 429
         self.rate_limit: RateLimit | None = None
         self.failures: dict[str, deque[tuple[int, str]]] = {}  # method -> (HTTP status, error) to answer next
+        self.faults = Faults()  # 5xx, 429, timeouts, cut connections: for some methods or all (faults.py)
         self._clock = itertools.count(1)
         self.add_user(SandboxUser(bot_user_id, bot_name, bot_name, is_bot=True))
 
@@ -206,6 +209,21 @@ class Workspace:
             failure = queued.popleft()
             self.calls.append((method, failure[1]))
             return failure
+
+    def inject(self, fault: Fault, methods: Iterable[str] | str | None = None, times: int | None = None) -> None:
+        """`times` calls (None: every call until `clear_faults`) of `methods` (None: all) meet `fault`."""
+        self.faults.inject(fault, methods, times)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def take_fault(self, method: str) -> Fault | None:
+        """The injected fault this call of `method` meets, if any (recorded in `calls`)."""
+        fault = self.faults.take(method)
+        if fault is not None:
+            with self.lock:
+                self.calls.append((method, fault.error))
+        return fault
 
     # -- reading, for tests and the demo -------------------------------------------------------
     def im_with(self, user_id: str) -> SandboxChannel:
