@@ -18,12 +18,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.logs import configure as configure_logging
 from bot.backup import BackupError
-from bot.runtime import Runtime, connect_school, connect_to_slack, open_database
+from bot.runtime import Runtime, connect_school, connect_to_slack, database_for, open_database
 from bot.export import ExportRefused
 from bot.school_setup import SetupError, apply_school_file
 from bot.settings import ConfigError, Settings, load_settings
 from flows.clock import SystemClock
 from flows.incident_log import FilterError
+from storage.crypto import KeyProblem, RecordUnreadable
 from storage.db import Database, DatabaseUrlError
 
 log = logging.getLogger("concernbot")
@@ -63,12 +64,21 @@ def _parser() -> argparse.ArgumentParser:
     setup.add_argument("file", type=Path, help="the school's YAML file (with --export: the file to write)")
     setup.add_argument("--export", action="store_true", help="write the current configuration to FILE instead")
     setup.add_argument("--team", help="the school's Slack team id, when concernbot serves several")
-    export = commands.add_parser("export", help="the incident log (CSV, DSL team) or governors' summary")
-    export.add_argument("what", choices=["incidents", "summary"])
+    export = commands.add_parser("export", help="the incident log (CSV, DSL team), the governors' summary, or one "
+                                 "child's or member of staff's whole record (PDF and JSON)")
+    export.add_argument("what", nargs="?", choices=["incidents", "summary"])
+    export.add_argument("--child", metavar="NAME", help="a child's whole record, for a subject access request or their "
+                        "next school: their full name")
+    export.add_argument("--staff", metavar="USER", help="the concerns about a member of staff, for their subject "
+                        "access request: their Slack user id or email")
     export.add_argument("--as", dest="viewer", required=True, help="Slack user id of the person it is for")
-    export.add_argument("--out", type=Path, help="file to write (required for incidents); summary: stdout")
+    export.add_argument("--out", type=Path, help="incidents: the file to write (required); summary: a file, else "
+                        "stdout; --child/--staff: the directory to write into (required)")
     export.add_argument("--team", help="the school's Slack team id, when the database holds several")
     export.add_argument("--filter", default="status:all", help="as /concerns, e.g. 'since:2026-09-01'")
+    export.add_argument("--format", default="pdf,json", help="--child/--staff: pdf, json, or pdf,json (the default)")
+    export.add_argument("--font", type=Path, help="--child/--staff: a TrueType font for the PDF (default: DejaVu "
+                        "Sans from the system)")
     aup = commands.add_parser("aup", help="the staff Acceptable Use Policy: publish a version, or who has signed")
     aup_do = aup.add_subparsers(dest="aup_command", metavar="ACTION", required=True)
     publish = aup_do.add_parser("publish", help="put a version in force; every member of staff is asked to sign")
@@ -173,7 +183,7 @@ def _existing_database(settings: Settings) -> Database:
     """The database as it is: never created or migrated by a command that only reads it."""
     from storage.migrate import current_revision, head_revision
 
-    db = Database(settings.database_url)
+    db = database_for(settings)
     if db.missing_file:
         raise ConfigError(f"there is no database at {db.missing_file}: check DATABASE_URL (the bot's environment "
                           "file sets it).")
@@ -187,7 +197,7 @@ def _existing_database(settings: Settings) -> Database:
 def _backup(settings: Settings, command: str, args: argparse.Namespace) -> int:
     from bot.backup import backup, describe, migrate_db, restore
 
-    db = _existing_database(settings) if command != "restore" else Database(settings.database_url)
+    db = _existing_database(settings) if command != "restore" else database_for(settings)
     if command == "backup":
         report = backup(db, args.file)
         print(f"backed up {report.concerns} concerns from {report.schools} schools ({report.dialect}, migration "
@@ -198,10 +208,11 @@ def _backup(settings: Settings, command: str, args: argparse.Namespace) -> int:
         print(f"restored {restored.concerns} concerns from {restored.schools} schools into {describe(db)} "
               f"(backup at migration {restored.backup_revision}, now {restored.revision})")
     else:
-        target = Database(args.target)
+        target = Database(args.target, keys=db.keyring)  # sealed with the same key, so every index still holds
         copied = migrate_db(db, target)
         print(f"copied {sum(copied.values())} rows in {len(copied)} tables to {describe(target)}; set "
-              "DATABASE_URL to it and start the bot")
+              f"DATABASE_URL to it, give the bot the same key ({db.keyring.source}) in ENCRYPTION_KEY_FILE or "
+              "ENCRYPTION_KEY, and start it")
     return 0
 
 
@@ -216,6 +227,10 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.export import export_incidents, export_summary, school_for
     from flows.incident_log import parse_filters
 
+    if sum(given is not None for given in (args.what, args.child, args.staff)) != 1:
+        raise ConfigError("export needs exactly one of: incidents, summary, --child NAME or --staff USER.")
+    if args.what is None:
+        return _export_subject(settings, args)
     filters = parse_filters(args.filter)
     db = open_database(settings)
     team_id = school_for(db, args.team)
@@ -229,6 +244,37 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
             export_summary(db, team_id, args.viewer, filters, handle)
     else:
         export_summary(db, team_id, args.viewer, filters, sys.stdout)
+    return 0
+
+
+def _export_subject(settings: Settings, args: argparse.Namespace) -> int:
+    """One child's or member of staff's whole record. Prints the files and a count only: never a name."""
+    from bot.export import school_for
+    from bot.subject_export import export_subject, parse_formats, slack_names, staff_user_id
+    from storage.subject_access import ExportKind
+
+    if args.out is None:
+        raise ConfigError("export --child or --staff needs --out DIR: the directory to write the PDF and JSON into.")
+    formats = parse_formats(args.format)
+    client = None
+    if settings.has_slack_credentials:  # for names beside Slack ids, and to find --staff by email
+        try:
+            client, db, team_id, _ = connect_school(settings, args.team)
+        except ConfigError as exc:
+            if args.staff is not None and "@" in args.staff:
+                raise
+            print(f"concernbot: people are shown by Slack user id only, as Slack could not be asked ({exc})",
+                  file=sys.stderr)
+    if client is None:
+        db = open_database(settings)
+        team_id = school_for(db, args.team)
+    kind = ExportKind.CHILD if args.child is not None else ExportKind.STAFF
+    subject = args.child if kind is ExportKind.CHILD else staff_user_id(client, args.staff)
+    written = export_subject(db, SystemClock(), team_id, args.viewer, kind=kind, subject=subject, out_dir=args.out,
+                             formats=formats, font=args.font, names=slack_names(client) if client else None)
+    for path in written.paths:
+        print(path)
+    print(f"{written.count} concerns exported (readable by you only); the export is logged on each.")
     return 0
 
 
@@ -310,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         open_database(settings)
         print("database is up to date")
         return 0
-    except (ConfigError, SetupError, DatabaseUrlError, ExportRefused, FilterError, BackupError) as exc:
+    except (ConfigError, SetupError, DatabaseUrlError, ExportRefused, FilterError, BackupError, KeyProblem,
+            RecordUnreadable) as exc:
         print(f"concernbot: {exc}", file=sys.stderr)
         return 2

@@ -2,19 +2,25 @@
 
 Every line carries the school (Slack team id) and the request id of the Slack request it belongs to, when
 there is one, and a concern's reference where a listener names it (`extra={"concern": ref}`). Nothing
-personal is ever logged: listeners log references and Slack ids, never what was typed, and Bolt's own
-request and response bodies (which carry what people typed) are kept out below INFO.
+personal is ever logged: listeners log references and Slack ids, never what was typed. What the libraries
+would log is held back here, whatever LOG_LEVEL says (see `LibraryBodies`), and an exception is logged as its
+type and code path, never its message (see `WithoutExceptionText`).
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import os
+import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
 from typing import IO, Any
 
+import slack_bolt
+import slack_sdk
 from pythonjsonlogger.json import JsonFormatter
 
 TEAM: contextvars.ContextVar[str | None] = contextvars.ContextVar("team", default=None)
@@ -32,23 +38,92 @@ class RequestContext(logging.Filter):
         return True
 
 
+# Loggers whose records below INFO carry what people typed: slack_sdk logs every Web API request and response
+# body at DEBUG (a views.open body is the whole record), Bolt every request it answers; concernbot.* are the
+# names the bot gives the Slack clients and Bolt. fontTools lists, at INFO, the glyphs a PDF export used (the
+# letters of a child's name), and fpdf2 warns quoting the characters a font lacks: each is heard only above that.
+SLACK_LOGGERS = ("slack_sdk", "slack_bolt", "concernbot.bolt", "concernbot.install", "concernbot.startup")
+PDF_LOGGERS = {"fontTools": logging.WARNING, "fpdf": logging.ERROR}
+# The one Bolt warning that quotes a whole request body (a global middleware that neither answered nor went on).
+BOLT_BODY_WARNING = "skipped calling either `next()` or `next_()`"
+
+
+class LibraryBodies(logging.Filter):
+    """Drops the Slack libraries' records below INFO, and the PDF libraries' below PDF_LOGGERS, whatever LOG_LEVEL.
+
+    Both a filter on the handler and a level cap on the loggers (in `configure`): the caps spare the libraries
+    the work of formatting bodies nobody will read; the filter catches every logger the caps cannot name in
+    advance (Bolt gives each listener and middleware a logger named after the app's file, with the level of
+    the moment it was made), by where the record was logged from as well as by its logger's name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sources = tuple(os.path.dirname(m.__file__ or "") + os.sep for m in (slack_sdk, slack_bolt))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        for quiet, heard_from in PDF_LOGGERS.items():
+            if name == quiet or name.startswith(quiet + "."):
+                return record.levelno >= heard_from
+        from_slack = record.pathname.startswith(self._sources) or any(
+            name == lib or name.startswith(lib + ".") for lib in SLACK_LOGGERS)
+        if not from_slack:
+            return True
+        if record.levelno < logging.INFO:
+            return False
+        if BOLT_BODY_WARNING in str(record.msg):
+            record.msg, record.args = "a global middleware neither answered a request nor passed it on", None
+        return True
+
+
+class WithoutExceptionText(logging.Formatter):
+    """An exception as its type and code path only: its message can quote what someone typed (pydantic's
+    `input_value`, a database driver's parameters), so it is never logged. The code path finds the fault."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return code_path(ei[1]) if isinstance(ei, tuple) and ei[1] is not None else ""
+
+
+def code_path(error: BaseException) -> str:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    parts = []
+    for exc in reversed(chain):
+        tb: TracebackType | None = exc.__traceback__
+        parts.append("Traceback (most recent call last):\n" + "".join(traceback.format_tb(tb)) +
+                     f"{type(exc).__module__}.{type(exc).__qualname__} (its message is not logged)")
+    return "\n\nwhich led to:\n\n".join(parts)
+
+
+class _JsonFormatter(WithoutExceptionText, JsonFormatter):
+    pass
+
+
 def configure(level: str, fmt: str = "text", stream: IO[str] | None = None) -> None:
     """Root logging for the process: `fmt` is "json" or "text"; `stream` defaults to standard error."""
     handler = logging.StreamHandler(stream)
     handler.addFilter(RequestContext())
+    handler.addFilter(LibraryBodies())
     if fmt == "json":
-        handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level",
-                                                                       "name": "logger"}))
+        handler.setFormatter(_JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level",
+                                                                        "name": "logger"}))
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(WithoutExceptionText(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    wanted = logging.getLevelName(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations report themselves only on trouble
-    logging.getLogger("slack_sdk").setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    # Bolt logs whole request and response bodies at DEBUG, and those carry what people typed.
-    logging.getLogger("concernbot.bolt").setLevel(max(logging.INFO, logging.getLevelName(level)))
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logging.getLogger("slack_sdk").setLevel(max(logging.WARNING, wanted))
+    for name in SLACK_LOGGERS[1:]:  # request and response bodies at DEBUG: see LibraryBodies
+        logging.getLogger(name).setLevel(max(logging.INFO, wanted))
+    for name, heard_from in PDF_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(heard_from, wanted))
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, wanted))
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" is the metrics' job
 
 
