@@ -97,5 +97,6 @@ def export_summary(db: Database, team_id: str, viewer: str, filters: Filters, ou
                           ("by status", summary.by_status), ("referrals", summary.referrals)):
         for key, value in sorted(counts.items()):
             writer.writerow([group, key, value])
-    writer.writerow(["minutes to acknowledge", "median", summary.minutes_to_acknowledge_median or ""])
-    writer.writerow(["minutes to acknowledge", "mean", summary.minutes_to_acknowledge_mean or ""])
+    for name, value in (("median", summary.minutes_to_acknowledge_median),
+                        ("mean", summary.minutes_to_acknowledge_mean)):
+        writer.writerow(["minutes to acknowledge", name, "" if value is None else value])  # 0.0 is a figure

@@ -10,6 +10,9 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 
 @dataclass(frozen=True)
@@ -23,11 +26,31 @@ class BotIdentity:
     authorize_result: AuthorizeResult
 
 
+# A 429 asking for a longer wait than this is not waited out inside the call (it would hold a listener's or
+# the sender's thread): the call fails, and the outbox tries again after Retry-After.
+LONGEST_WAIT_IN_CALL = 5
+
+
+class ShortRateLimitWaits(RateLimitErrorRetryHandler):
+    """slack-sdk's 429 handler, for Retry-After values up to LONGEST_WAIT_IN_CALL seconds."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        assert response is not None
+        after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])
+        try:
+            return int(after[0] if isinstance(after, list) else after) <= LONGEST_WAIT_IN_CALL
+        except ValueError:
+            return True
+
+
 def web_client(token: str | None, base_url: str, logger: logging.Logger | None = None) -> WebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries server and connection errors."""
+    """A Web API client that waits out short 429s (Retry-After) and retries server and connection errors."""
     return WebClient(token=token, base_url=base_url, timeout=10, logger=logger, retry_handlers=[
         ConnectionErrorRetryHandler(max_retry_count=2),
-        RateLimitErrorRetryHandler(max_retry_count=2),
+        ShortRateLimitWaits(max_retry_count=2),
         ServerErrorRetryHandler(max_retry_count=2),
     ])
 
