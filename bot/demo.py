@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
+
 from bot.render.aup import SIGN_ACTION
 from bot.render.messages import ACKNOWLEDGE_ACTION, OPEN_RECORD_ACTION
 from bot.runtime import Runtime
@@ -20,6 +22,7 @@ from bot.settings import load_settings
 from bot.yearly import publish_aup
 from flows.aup import AupDocument
 from flows.clock import ShiftedClock
+from storage import audit
 from storage.events import events_for
 from storage.models import School
 from storage.schools import school_day
@@ -27,6 +30,9 @@ from storage.schools import school_day
 DEMO_AUP = AupDocument(version="2026-27", text="I use the school's devices and accounts for school work. I never "
                                                "share passwords. I report any concern the same day, with "
                                                "/report-concern.", changes="Reporting is now done in Slack.")
+
+
+CHILD = "Sam Taylor"  # the demo's pupil: never in a message, never in the database in the clear
 
 
 def demo_school_file() -> Path:
@@ -52,7 +58,7 @@ def _fill_report(sim: SlackSimulator, runtime: Runtime) -> None:
     steps = [
         {"subject": "pupil", "child_count": "1"},
         {"category": "cyberbullying", "urgency": "urgent"},
-        {"child_name_1": "Sam Taylor", "year_group_1": "year_4"},
+        {"child_name_1": CHILD, "year_group_1": "year_4"},
         _when(runtime),
         {"disclosure": "People in my class made a group chat about me and keep posting photos of me with "
                        "horrible comments."},
@@ -141,10 +147,23 @@ def run_demo(out: TextIO, database_url: str | None = None) -> int:
                 print(f"  {event.at:%H:%M:%S} {event.kind:<20} {who}", file=out)
         print("\nNothing in any message above names the child, the member of staff, or says what happened: "
               "those stay in the records, which only the people the policy names can open.", file=out)
+        _at_rest(runtime, out)
         return 0
     finally:
         runtime.stop()
         sandbox.stop()
+
+
+def _at_rest(runtime: Runtime, out: TextIO) -> None:
+    """How the records sit in the database: sealed, and their event logs chained."""
+    with runtime.db.engine.connect() as connection:  # as the database itself holds it, no key applied
+        stored = " ".join(str(v) for v in connection.execute(text("SELECT details FROM concerns")).scalars())
+    with runtime.db.session() as session:
+        broken, (chains, events) = audit.verify(session), audit.counts(session)
+    print(f"\nIn the database, the child's name appears {stored.count(CHILD)} times in the clear: every "
+          f"record's text is sealed with key {runtime.db.keyring.current_id} ({runtime.db.keyring.source}).", file=out)
+    print(f"`concernbot audit verify`: {len(broken)} broken of {chains} hash-chained event logs ({events} events).",
+          file=out)
 
 
 def _story(sim: SlackSimulator, runtime: Runtime) -> int:

@@ -126,6 +126,8 @@ def test_demo_prints_the_whole_journey_without_the_childs_details(tmp_path: Path
                      "AUP signing this week: 5 of 6", "DM to Tom Reed ← concernbot: A friendly reminder (1 of 4)"):
         assert expected in out, expected
     assert "DM to Amy Clarke ← concernbot: A friendly reminder" not in out  # she signed
+    assert "the child's name appears 0 times in the clear: every record's text is sealed with key" in out
+    assert "`concernbot audit verify`: 0 broken of 2 hash-chained event logs" in out
     assert result.stderr == ""
 
 
