@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import logging
 import threading
@@ -21,6 +22,13 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
+# Slack's largest payloads (a modal of 100 blocks, with its state, form-encoded) are a few hundred KB.
+MAX_BODY_BYTES = 2 * 1024 * 1024
+TOO_LARGE = b"This request is larger than anything Slack sends, so it was not read.\n"
+NOT_TEXT = b"This request's body is not UTF-8 text, so it is not from Slack.\n"
+NOT_A_PAYLOAD = b"This request's body is not a Slack payload (form-encoded or JSON), so nothing was done.\n"
+NOT_SLACKS_TYPE = b"Slack sends form-encoded or JSON bodies only, so this request was not read.\n"
+SLACK_TYPES = frozenset({"application/x-www-form-urlencoded", "application/json"})
 
 
 def _reply(start_response: Callable[..., Any], status: str, body: bytes, content_type: str) -> list[bytes]:
@@ -34,6 +42,32 @@ def _may_scrape(environ: dict[str, Any], token: str | None) -> bool:
         given = environ.get("HTTP_AUTHORIZATION", "").encode("utf-8", "surrogateescape")
         return hmac.compare_digest(given, f"Bearer {token}".encode())
     return environ.get("REMOTE_ADDR") in LOOPBACK
+
+
+def _events(slack: SlackRequestHandler, environ: dict[str, Any],
+            start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """A request to /slack/events, checked before Bolt sees it: Bolt parses the body before it checks the
+    signature, and a body it cannot parse would otherwise be a 500. Bolt still checks every signature."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = -1
+    if length > MAX_BODY_BYTES:
+        return _reply(start_response, "413 Content Too Large", TOO_LARGE, "text/plain")
+    if str(environ.get("CONTENT_TYPE", "")).partition(";")[0].strip().lower() not in SLACK_TYPES:
+        return _reply(start_response, "415 Unsupported Media Type", NOT_SLACKS_TYPE, "text/plain")
+    if length <= 0:  # Slack never sends an empty body
+        return _reply(start_response, "400 Bad Request", NOT_A_PAYLOAD, "text/plain")
+    body = environ["wsgi.input"].read(length)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _reply(start_response, "400 Bad Request", NOT_TEXT, "text/plain")
+    try:
+        return slack({**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}, start_response)
+    except Exception as exc:  # raised while Bolt parsed the body, before any listener (or signature check) ran
+        log.warning("a request to %s could not be parsed (%s)", EVENTS_PATH, type(exc).__name__)
+        return _reply(start_response, "400 Bad Request", NOT_A_PAYLOAD, "text/plain")
 
 
 def wsgi_app(bolt_app: App, health: Callable[[], dict[str, Any]], metrics: Metrics | None = None,
@@ -52,11 +86,13 @@ def wsgi_app(bolt_app: App, health: Callable[[], dict[str, Any]], metrics: Metri
                               "text/plain")
             body, content_type = metrics.render()
             return _reply(start_response, "200 OK", body, content_type)
-        if metrics is None or path != EVENTS_PATH:
+        if path != EVENTS_PATH or method != "POST":
             return slack(environ, start_response)
+        if metrics is None:
+            return _events(slack, environ, start_response)
         started = time.perf_counter()
         try:
-            return slack(environ, start_response)  # Bolt's answer (the ack) is complete when this returns
+            return _events(slack, environ, start_response)  # Bolt's answer (the ack) is complete on return
         finally:
             metrics.response_seconds.observe(time.perf_counter() - started)
 

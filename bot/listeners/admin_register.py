@@ -19,9 +19,10 @@ from bot.metadata import MetadataError, SettingsMetadata
 from bot.payloads import BlockActions, ViewPayload
 from bot.render import admin as render
 from bot.render.admin import AUP_ACTION, EDIT_POLICY_ACTION, POLICIES_ACTION
-from bot.render.blocks import Block, actions, button, modal, section
+from bot.render.blocks import Block, actions, button, modal
 from bot.render.blocks import context as note
 from bot.render.form import EXPIRED_TEXT, notice_view, read_answers, single_step_view
+from bot.render.text import in_mrkdwn, safe_section
 from bot.services import Services, services_of
 from bot.yearly import publish_aup
 from flows.admin_register import AUP_FORM, POLICY_FORM, aup_document, policy_answers, with_policy
@@ -45,8 +46,8 @@ def on_policies(svc: Services, action: BlockActions, client: WebClient) -> None:
     current = current_file(svc, action.team.id)
     if current is None:
         return open_or_push(client, action, notice_view("Policies", NOT_SET_UP))
-    blocks: list[Block] = [{**section(f"*{p.title}* · reviewed {p.cadence.value} · next review "
-                                      f"{p.next_review:%-d %b %Y}"),
+    blocks: list[Block] = [{**safe_section(f"*{in_mrkdwn(p.title)}* · reviewed {p.cadence.value} · next review "
+                                           f"{p.next_review:%-d %b %Y}"),
                             "accessory": button("Edit", EDIT_POLICY_ACTION, p.key)} for p in current.policies]
     blocks += [actions(button("Add a policy", EDIT_POLICY_ACTION, "", style="primary")),
                note("The owner and the online-safety governor are reminded 30 and 7 days before each review.")]
@@ -86,7 +87,8 @@ def on_policy_submitted(ack: Ack, body: dict[str, Any], client: WebClient, conte
         return
     setup, problem = resolved(client, team_id, with_policy(current, key, answers))
     if setup is None:
-        replace_interim(client, interim, notice_view("Policies", f":warning: {problem} Nothing was changed."))
+        replace_interim(client, interim, modal("Policies", [safe_section(f":warning: {in_mrkdwn(problem)} "
+                                                                          "Nothing was changed.")]))
         return
     changes = admin.apply(svc.db, setup, payload.user.id, svc.clock.now()) or []
     replace_interim(client, interim, render.done_view(changes))

@@ -43,7 +43,7 @@ def on_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond, context: An
     if concern_id is None:
         respond(text=NOT_ALLOWED_TO_ACT, response_type="ephemeral", replace_original=False)
         return
-    with svc.db.session() as session:
+    with svc.db.session(interactive=True) as session:  # a failure is told in the channel (bot.failures)
         outcome = acknowledge(session, action.team.id, concern_id, action.user.id, svc.clock.now())
         tz = _timezone(session, action.team.id, svc.default_timezone)
     if outcome.result is Result.DONE:
@@ -62,7 +62,7 @@ def on_open_record(ack: Ack, body: dict[str, Any], client: WebClient, context: A
     svc = services_of(context)
     action = BlockActions.model_validate(body)
     concern_id = _concern_id(action)
-    with svc.db.session() as session:
+    with svc.db.session(interactive=True) as session:  # Slack's trigger to show the record lasts 3 seconds
         record = None
         if concern_id is not None:
             record = access.open_record(session, action.team.id, concern_id, action.user.id, svc.clock.now())

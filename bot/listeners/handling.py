@@ -96,15 +96,15 @@ def _submitter(kind: Handling):  # type: ignore[no-untyped-def]
             return
         step = kind.form.first_step
         values = read_answers(step, payload.view.state.values, {})
-        try:
-            with svc.db.session() as session:
+        try:  # someone is waiting: a database that does not answer fails fast, and they are told
+            with svc.db.session(interactive=True) as session:
                 school = ensure_school(session, payload.team.id, svc.default_timezone, svc.clock.now())
                 now_local = svc.local_now(school.timezone)
                 errors = kind.form.validate(step.id, values, now_local)
                 outcome = None if errors else kind.apply(session, payload.team.id, meta.concern_id,
                                                          payload.user.id, values, svc.clock.now(), now_local.date())
-        except SQLAlchemyError:
-            log.exception("could not save %s on concern id %s", kind.form.id, meta.concern_id)
+        except SQLAlchemyError as exc:
+            log.warning("could not save %s on concern id %s (%s)", kind.form.id, meta.concern_id, type(exc).__name__)
             ack(response_action="errors", errors={step.questions[0].id: SAVE_FAILED})
             return
         if errors:

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.payloads import SlashCommand
-from bot.render.form import notice_view
+from bot.render.form import quoting_notice_view
 from bot.render.incident_log import incident_log_view, not_for_you_view
 from bot.services import services_of
 from flows.incident_log import FilterError, parse_filters
@@ -27,7 +27,7 @@ def on_concerns(ack: Ack, body: dict[str, Any], client: WebClient, context: Any)
     try:
         filters = parse_filters(command.text)
     except FilterError as exc:
-        client.views_open(trigger_id=command.trigger_id, view=notice_view("Incident log", str(exc)))
+        client.views_open(trigger_id=command.trigger_id, view=quoting_notice_view("Incident log", str(exc)))
         return
     with svc.db.session() as session:
         school = ensure_school(session, command.team_id, svc.default_timezone, svc.clock.now())

@@ -6,7 +6,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -16,11 +16,11 @@ from bot.render.blocks import local_time
 from bot.render.messages import HOME_REPORT_ACTION
 from bot.render.form import (
     BACK_ACTION, EXPIRED_TEXT, RESUME_BLOCK, RESUME_CALLBACK, STEP_CALLBACK, notice_view, read_answers,
-    recorded_view, resume_view, step_view,
+    recorded_view, resume_view, step_view, with_notice,
 )
 from bot.services import Services, services_of
 from flows.concern import Urgency
-from flows.forms import Step
+from flows.forms import Answer, Kind, Step
 from flows.report_form import REPORT_FORM, ReportAnswers, needs_immediate_page
 from storage.concerns import page_immediate_risk, submit_report
 from storage.drafts import DraftStatus, discard, latest_open_draft, owned_draft, save_answers, start_draft
@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 COMMAND = "/report-concern"
 SAVE_FAILED = ("We couldn't save this just now, so nothing was sent. Your answers are still here: "
                "please press the button again in a moment.")
+NOT_OPENED = ("concernbot couldn't reach its records just now, so the form didn't open. Nothing you saved "
+              "is lost: please try again in a minute.")
+NOT_BACK = ("We couldn't go back a step just now. Your answers are still on the form: close this message "
+            "and press the button again in a moment.")
 
 
 def _expired() -> dict:
@@ -48,7 +52,7 @@ def _step(svc: Services, draft: Draft, step: Step, today: date, notice: str | No
 def opening_view(svc: Services, team_id: str, user_id: str) -> dict:
     """Start a report, or offer to resume the one this person left unsent."""
     now = svc.clock.now()
-    with svc.db.session() as session:
+    with svc.db.session(interactive=True) as session:  # Slack's trigger to open the form lasts 3 seconds
         school = ensure_school(session, team_id, svc.default_timezone, now)
         draft = latest_open_draft(session, team_id, user_id, REPORT_FORM.id)
         if draft is not None and draft.answers:
@@ -59,18 +63,35 @@ def opening_view(svc: Services, team_id: str, user_id: str) -> dict:
         return _step(svc, draft, REPORT_FORM.step(draft.step_id), svc.local_now(school.timezone).date())
 
 
-def on_command(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+def on_command(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: Any) -> None:
     ack()
     command = SlashCommand.model_validate(body)
-    client.views_open(trigger_id=command.trigger_id,
-                      view=opening_view(services_of(context), command.team_id, command.user_id))
+    try:
+        view = opening_view(services_of(context), command.team_id, command.user_id)
+    except SQLAlchemyError as exc:
+        log.warning("could not open the report form (%s)", type(exc).__name__)
+        respond(text=NOT_OPENED, response_type="ephemeral")
+        return
+    client.views_open(trigger_id=command.trigger_id, view=view)
 
 
 def on_home_report(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
     ack()
     action = BlockActions.model_validate(body)
-    client.views_open(trigger_id=action.trigger_id,
-                      view=opening_view(services_of(context), action.team.id, action.user.id))
+    try:
+        view = opening_view(services_of(context), action.team.id, action.user.id)
+    except SQLAlchemyError as exc:  # from App Home there is no conversation to answer in: a notice instead
+        log.warning("could not open the report form (%s)", type(exc).__name__)
+        view = notice_view("Report a concern", NOT_OPENED)
+    client.views_open(trigger_id=action.trigger_id, view=view)
+
+
+def _storable(step: Step, values: dict[str, Answer], earlier: dict[str, Any]) -> dict[str, Answer]:
+    """What may go into the draft: a text longer than its question allows is refused on the form (and
+    stays on screen), never saved, so a draft can always be shown again in a form Slack accepts."""
+    limits = {q.id: q.max_length for q in step.questions_for({**earlier, **values})
+              if q.kind in (Kind.SHORT_TEXT, Kind.LONG_TEXT)}
+    return {k: v for k, v in values.items() if not (isinstance(v, str) and k in limits and len(v) > limits[k])}
 
 
 def _submitted_view(session: Any, draft: Draft) -> dict:
@@ -89,7 +110,7 @@ def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict,
     today = now_local.date()
     earlier = dict(draft.answers)
     values = read_answers(step, state, earlier)
-    save_answers(draft, values, now)
+    save_answers(draft, _storable(step, values, earlier), now)
     errors = REPORT_FORM.validate(step.id, values, now_local, earlier=earlier)
     if errors:
         return {"response_action": "errors", "errors": errors}, False
@@ -124,8 +145,8 @@ def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
         ack(response_action="update", view=_expired())
         return
     recorded = False
-    try:
-        with svc.db.session() as session:
+    try:  # one transaction for the step: its answers, and the concern when it is the last
+        with svc.db.session(interactive=True) as session:
             school = ensure_school(session, payload.team.id, svc.default_timezone, svc.clock.now())
             draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id, for_update=True)
             if draft is None or draft.status == DraftStatus.DISCARDED:
@@ -138,24 +159,34 @@ def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
     except IntegrityError:
         # The same step was submitted twice at once and the other request won: if it recorded the concern,
         # show that record; otherwise nothing was lost (the draft has the answers) and a second press works.
-        with svc.db.session() as session:
-            draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id)
-            if draft is not None and draft.concern_id is not None:
-                response = {"response_action": "update", "view": _submitted_view(session, draft)}
-            else:
-                response = _save_failed(step)
-    except SQLAlchemyError:
-        log.exception("could not save step %s of a report", step.id)
-        ack(**_save_failed(step))
+        response = _after_a_race(svc, payload, meta.draft_id, step, body.get("view"))
+    except SQLAlchemyError as exc:  # the database is unreachable, read-only or locked: nothing was written
+        log.warning("could not save step %s of a report (%s)", step.id, type(exc).__name__)
+        ack(**_save_failed(step, body.get("view")))
         return
     ack(**response)
     if recorded:
         svc.kick_outbox()
 
 
-def _save_failed(step: Step) -> dict[str, Any]:
+def _after_a_race(svc: Services, payload: ViewPayload, draft_id: str, step: Step, submitted: Any) -> dict[str, Any]:
+    try:
+        with svc.db.session(interactive=True) as session:
+            draft = owned_draft(session, payload.team.id, payload.user.id, draft_id)
+            if draft is not None and draft.concern_id is not None:
+                return {"response_action": "update", "view": _submitted_view(session, draft)}
+    except SQLAlchemyError as exc:
+        log.warning("could not look the report up again (%s)", type(exc).__name__)
+    return _save_failed(step, submitted)
+
+
+def _save_failed(step: Step, submitted: Any) -> dict[str, Any]:
+    """Nothing was saved: say so on the form, which Slack keeps open with everything typed in it."""
     if step.questions:
         return {"response_action": "errors", "errors": {step.questions_for({})[0].id: SAVE_FAILED}}
+    again = with_notice(submitted, SAVE_FAILED)  # a step with nothing to type (the last): the same page again
+    if again is not None:
+        return {"response_action": "update", "view": again}
     return {"response_action": "push", "view": notice_view("Not sent yet", SAVE_FAILED)}
 
 
@@ -168,17 +199,22 @@ def on_resume_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
     choice = (payload.view.state.values.get(RESUME_BLOCK, {}).get(RESUME_BLOCK, {})
               .get("selected_option") or {}).get("value", "resume")
     now = svc.clock.now()
-    with svc.db.session() as session:
-        school = ensure_school(session, payload.team.id, svc.default_timezone, now)
-        draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id)
-        if draft is None or draft.status != DraftStatus.OPEN:
-            view = _expired()
-        else:
-            if choice == "discard":
-                discard(draft, now)
-                draft = start_draft(session, payload.team.id, payload.user.id, REPORT_FORM.id,
-                                    REPORT_FORM.first_step.id, now)
-            view = _step(svc, draft, REPORT_FORM.step(draft.step_id), svc.local_now(school.timezone).date())
+    try:
+        with svc.db.session(interactive=True) as session:
+            school = ensure_school(session, payload.team.id, svc.default_timezone, now)
+            draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id)
+            if draft is None or draft.status != DraftStatus.OPEN:
+                view = _expired()
+            else:
+                if choice == "discard":
+                    discard(draft, now)
+                    draft = start_draft(session, payload.team.id, payload.user.id, REPORT_FORM.id,
+                                        REPORT_FORM.first_step.id, now)
+                view = _step(svc, draft, REPORT_FORM.step(draft.step_id), svc.local_now(school.timezone).date())
+    except SQLAlchemyError as exc:
+        log.warning("could not resume a report (%s)", type(exc).__name__)
+        ack(response_action="errors", errors={RESUME_BLOCK: SAVE_FAILED})
+        return
     ack(response_action="update", view=view)
 
 
@@ -192,7 +228,7 @@ def _keep_typed(svc: Services, session: Any, team_id: str, user_id: str, view: V
     draft = owned_draft(session, team_id, user_id, meta.draft_id)
     if draft is None or draft.status != DraftStatus.OPEN:
         return None
-    typed = read_answers(step, view.state.values, draft.answers)
+    typed = _storable(step, read_answers(step, view.state.values, draft.answers), dict(draft.answers))
     save_answers(draft, {k: v for k, v in typed.items() if v not in (None, "", [])}, svc.clock.now())
     return draft, step
 
@@ -203,16 +239,21 @@ def on_back(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> 
     action = BlockActions.model_validate(body)
     if action.view is None:
         return
-    with svc.db.session() as session:
-        school = ensure_school(session, action.team.id, svc.default_timezone, svc.clock.now())
-        today = svc.local_now(school.timezone).date()
-        kept = _keep_typed(svc, session, action.team.id, action.user.id, action.view)
-        if kept is None:
-            return
-        draft, step = kept
-        previous = REPORT_FORM.previous_step(step.id, draft.answers, today) or REPORT_FORM.first_step
-        draft.step_id = previous.id
-        view = _step(svc, draft, previous, today)
+    try:
+        with svc.db.session(interactive=True) as session:
+            school = ensure_school(session, action.team.id, svc.default_timezone, svc.clock.now())
+            today = svc.local_now(school.timezone).date()
+            kept = _keep_typed(svc, session, action.team.id, action.user.id, action.view)
+            if kept is None:
+                return
+            draft, step = kept
+            previous = REPORT_FORM.previous_step(step.id, draft.answers, today) or REPORT_FORM.first_step
+            draft.step_id = previous.id
+            view = _step(svc, draft, previous, today)
+    except SQLAlchemyError as exc:  # the form stays as it is, under a notice saying so
+        log.warning("could not go back a step (%s)", type(exc).__name__)
+        client.views_push(trigger_id=action.trigger_id, view=notice_view("Report a concern", NOT_BACK))
+        return
     client.views_update(view_id=action.view.id, hash=action.view.hash, view=view)
 
 
@@ -222,8 +263,11 @@ def on_closed(ack: Ack, body: dict[str, Any], context: Any) -> None:
     ack()
     svc = services_of(context)
     payload = ViewPayload.model_validate(body)
-    with svc.db.session() as session:
-        _keep_typed(svc, session, payload.team.id, payload.user.id, payload.view)
+    try:
+        with svc.db.session() as session:
+            _keep_typed(svc, session, payload.team.id, payload.user.id, payload.view)
+    except SQLAlchemyError as exc:  # the modal has closed: the draft keeps what the earlier steps saved
+        log.warning("could not keep what was typed on a cancelled step (%s)", type(exc).__name__)
 
 
 def register(app: App) -> None:

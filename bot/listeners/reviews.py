@@ -13,6 +13,7 @@ from bot.metadata import PolicyMetadata, load_or_expire
 from bot.payloads import BlockActions, ViewPayload
 from bot.render.blocks import modal, section
 from bot.render.form import EXPIRED_TEXT, notice_view, read_answers, single_step_view
+from bot.render.text import in_mrkdwn
 from bot.render.reviews import (
     GOVERNORS_REPORT_ACTION, NOT_A_REVIEWER, REVIEW_ACTION, REVIEW_CALLBACK, governors_report, reviewed_view,
 )
@@ -49,7 +50,7 @@ def on_mark_reviewed(ack: Ack, body: dict[str, Any], client: WebClient, respond:
         return
     meta = svc.codec.dump(PolicyMetadata(policy_id=policy.id, next_review=policy.next_review.isoformat()))
     view = single_step_view(REVIEW_FORM, {"reviewed_on": today.isoformat()}, meta, REVIEW_CALLBACK, today,
-                            header_text=f"*{policy.title}*: next review due {policy.next_review:%-d %b %Y}, "
+                            header_text=f"*{in_mrkdwn(policy.title)}*: next review due {policy.next_review:%-d %b %Y}, "
                                         f"reviewed {policy.cadence}.")
     client.views_open(trigger_id=action.trigger_id, view=view)
 
@@ -63,7 +64,7 @@ def on_review_submitted(ack: Ack, body: dict[str, Any], context: Any) -> None:
         return
     step = REVIEW_FORM.first_step
     values = read_answers(step, payload.view.state.values, {})
-    with svc.db.session() as session:
+    with svc.db.session(interactive=True) as session:  # a failure is answered on the form (bot.failures)
         school = ensure_school(session, payload.team.id, svc.default_timezone, svc.clock.now())
         errors = REVIEW_FORM.validate(step.id, values, svc.local_now(school.timezone))
         if errors:

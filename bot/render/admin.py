@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.render.blocks import Block, actions, button, context, modal, section
+from bot.render.text import in_mrkdwn, safe_section
 
 SETTINGS_ACTION = "admin_settings"  # App Home: open the settings
 POLICIES_ACTION = "admin_policies"  # App Home: the policy register
@@ -27,8 +28,8 @@ def checking_view(external_id: str) -> dict[str, Any]:
 def confirm_view(changes: list[str], metadata: str) -> dict[str, Any]:
     if not changes:
         return modal("School settings", [section("Nothing would change: these are the settings already.")])
-    lines = "\n".join(f"• {c}" for c in changes[:40])
-    blocks: list[Block] = [section("*Please confirm these changes:*\n" + lines),
+    lines = "\n".join(f"• {in_mrkdwn(c)}" for c in changes[:40])  # a change quotes what was typed
+    blocks: list[Block] = [safe_section("*Please confirm these changes:*\n" + lines),
                            context("Open concerns about adults are re-routed if a role changes hands. "
                                    "Every change is recorded in the audit log with your name.")]
     return modal("Confirm the changes", blocks, callback_id=CONFIRM_CALLBACK, submit="Confirm", close="Cancel",
@@ -36,7 +37,7 @@ def confirm_view(changes: list[str], metadata: str) -> dict[str, Any]:
 
 
 def problem_view(problem: str, metadata: str) -> dict[str, Any]:
-    return modal("School settings", [section(f":warning: {problem}"),
+    return modal("School settings", [safe_section(f":warning: {in_mrkdwn(problem)}"),
                                      actions(button("Back to the settings", BACK_ACTION, style="primary")),
                                      context("Nothing was changed.")], private_metadata=metadata)
 
@@ -46,6 +47,6 @@ def saving_view(external_id: str) -> dict[str, Any]:
 
 
 def done_view(changes: list[str]) -> dict[str, Any]:
-    lines = "\n".join(f"• {c}" for c in changes[:40]) or "Nothing needed changing."
-    return modal("School settings", [section(":white_check_mark: *Saved.*\n" + lines),
+    lines = "\n".join(f"• {in_mrkdwn(c)}" for c in changes[:40]) or "Nothing needed changing."
+    return modal("School settings", [safe_section(":white_check_mark: *Saved.*\n" + lines),
                                      context("Recorded in the audit log.")])

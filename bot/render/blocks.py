@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.render.text import typed_section
+
 Block = dict[str, Any]
 
 
 def plain(text: str) -> dict[str, Any]:
-    """A plain_text object: what a person typed is always shown this way, so it can never ping or link."""
+    """A plain_text object for our own words (labels, buttons); what a person typed goes in `text.user_text`."""
     return {"type": "plain_text", "text": text or " ", "emoji": True}
 
 
@@ -23,7 +25,8 @@ def section(text: str) -> Block:
 
 
 def typed_text(text: str) -> Block:
-    return {"type": "section", "text": plain(text)}
+    """What someone typed, as a section of its own: exactly as typed, never a ping, link or emoji."""
+    return typed_section(text)
 
 
 def fields(*pairs: tuple[str, str]) -> Block:

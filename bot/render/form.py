@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from bot.render.blocks import Block, actions, button, context, modal, plain, section, typed_text
+from bot.render.text import safe_section
 from flows.forms import Answer, Answers, Form, Kind, Question, Step
 
 STEP_CALLBACK = "report_step"
@@ -86,33 +87,51 @@ def input_block(question: Question, value: Answer) -> Block:
     return block
 
 
+def _string(value: Any) -> str | None:
+    """A typed string as given; NUL, which no database column can hold (and Slack never sends), dropped."""
+    return value.replace("\x00", "") if isinstance(value, str) else None
+
+
+def _strings(values: Any) -> list[str]:
+    return [s for s in (_string(v) for v in (values if isinstance(values, list) else [])) if s is not None]
+
+
+def _value(option: Any) -> str | None:
+    return _string(option.get("value")) if isinstance(option, dict) else None
+
+
+def _state_of(state_values: dict[str, Any], question_id: str) -> dict[str, Any]:
+    block = state_values.get(question_id) if isinstance(state_values, dict) else None
+    state = block.get(question_id) if isinstance(block, dict) else None
+    return state if isinstance(state, dict) else {}
+
+
 def read_answers(step: Step, state_values: dict[str, dict[str, dict[str, Any]]],
                  earlier: Answers) -> dict[str, Answer]:
     """One step's answers from a view's state, as the strings the form engine validates.
 
-    `earlier` is what the draft already holds: it says how many times a repeated step asks.
+    `earlier` is what the draft already holds: it says how many times a repeated step asks. Anything not
+    shaped as Slack sends it reads as no answer (the form engine then says what is missing).
     """
     answers: dict[str, Answer] = {}
     for question in step.questions_for(earlier):
-        state = state_values.get(question.id, {}).get(question.id, {})
+        state = _state_of(state_values, question.id)
         if "selected_options" in state:
-            answers[question.id] = [o.get("value") for o in state.get("selected_options") or []]
+            answers[question.id] = [v for v in (_value(o) for o in _options(state)) if v is not None]
         elif "selected_option" in state:
-            option = state.get("selected_option") or {}
-            answers[question.id] = option.get("value")
-        elif "selected_user" in state:
-            answers[question.id] = state.get("selected_user")
+            answers[question.id] = _value(state.get("selected_option"))
         elif "selected_users" in state:
-            answers[question.id] = list(state.get("selected_users") or [])
-        elif "selected_conversation" in state:
-            answers[question.id] = state.get("selected_conversation")
-        elif "selected_date" in state:
-            answers[question.id] = state.get("selected_date")
-        elif "selected_time" in state:
-            answers[question.id] = state.get("selected_time")
+            answers[question.id] = _strings(state.get("selected_users"))
         else:
-            answers[question.id] = state.get("value")
+            key = next((k for k in ("selected_user", "selected_conversation", "selected_date", "selected_time")
+                        if k in state), "value")
+            answers[question.id] = _string(state.get(key))
     return answers
+
+
+def _options(state: dict[str, Any]) -> list[Any]:
+    options = state.get("selected_options")
+    return options if isinstance(options, list) else []
 
 
 def _shown(question: Question, raw: Answer) -> str:
@@ -153,7 +172,7 @@ def single_step_view(form: Form, values: Answers, metadata: str, callback_id: st
                      header_text: str | None = None) -> dict:
     """A one-step form (an action, an assignment, an outcome) as a modal."""
     step = form.first_step
-    blocks: list[Block] = [section(header_text)] if header_text else []
+    blocks: list[Block] = [safe_section(header_text)] if header_text else []  # may quote a title: verbatim
     if step.intro:
         blocks.append(section(step.intro))
     for guidance in step.guidance_for(values, today):
@@ -189,6 +208,38 @@ def recorded_view(reference: str, *, immediate_risk: bool) -> dict:
 
 def notice_view(title: str, text: str) -> dict:
     return modal(title, [section(text)], close="Close")
+
+
+def quoting_notice_view(title: str, text: str) -> dict:
+    """A notice whose sentence quotes what someone typed: all plain text, so the quote stays inert."""
+    return modal(title, [typed_text(text)], close="Close")
+
+
+NOTICE_BLOCK = "concernbot_notice"
+_SHOWN_AGAIN = ("type", "title", "submit", "close", "callback_id", "private_metadata", "notify_on_close",
+                "clear_on_close")
+
+
+def with_notice(view: Any, text: str) -> dict[str, Any] | None:
+    """The modal someone submitted, shown again with one sentence at the top: for a step with nothing to
+    type, where Slack has no field to put an error on. Built from the submitted view alone (it needs no
+    database). None when the submission holds no modal we could show again."""
+    if not isinstance(view, dict) or view.get("type") != "modal" or not isinstance(view.get("title"), dict):
+        return None
+    blocks = view.get("blocks")
+    kept = [b for b in blocks if isinstance(b, dict) and b.get("block_id") != NOTICE_BLOCK] \
+        if isinstance(blocks, list) else []
+    notice = {**section(f":warning: {text}"), "block_id": NOTICE_BLOCK}
+    return {**{k: view[k] for k in _SHOWN_AGAIN if k in view}, "blocks": [notice, *kept][:100]}
+
+
+def first_input(view: Any) -> str | None:
+    """The block id of the first input in a submitted modal: where Slack can show an error sentence."""
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    for block in blocks if isinstance(blocks, list) else []:
+        if isinstance(block, dict) and block.get("type") == "input" and isinstance(block.get("block_id"), str):
+            return block["block_id"]
+    return None
 
 
 EXPIRED_TEXT = ("This form is out of date, so nothing was changed. Run `/report-concern` again: "

@@ -6,6 +6,7 @@ from bot.render.admin import AUP_ACTION, POLICIES_ACTION, SETTINGS_ACTION
 from bot.render.aup import SIGN_ACTION
 from bot.render.blocks import Block, actions, button, context, header, local_time, mention, section
 from bot.render.messages import HOME_REPORT_ACTION, OPEN_RECORD_ACTION
+from bot.render.text import in_mrkdwn, safe_context, safe_section
 from bot.render.reviews import GOVERNORS_REPORT_ACTION
 from flows.concern import Status
 from storage.access import ConcernSummary
@@ -25,10 +26,10 @@ def _aup(data: HomeData, tz: str) -> list[Block]:
         return []
     request, version = data.own_aup
     if request.signed_at:
-        return [context(f":white_check_mark: You signed the staff Acceptable Use Policy (version {version.version}) "
-                        f"on {local_time(request.signed_at, tz)}.")]
-    return [section(f":page_facing_up: Please read and sign the staff Acceptable Use Policy, version "
-                    f"{version.version}. Type `/aup` to read it, or:"),
+        return [safe_context(f":white_check_mark: You signed the staff Acceptable Use Policy (version "
+                             f"{in_mrkdwn(version.version)}) on {local_time(request.signed_at, tz)}.")]
+    return [safe_section(f":page_facing_up: Please read and sign the staff Acceptable Use Policy, version "
+                         f"{in_mrkdwn(version.version)}. Type `/aup` to read it, or:"),
             actions(button("I have read and agree", SIGN_ACTION, str(request.id)))]
 
 

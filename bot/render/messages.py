@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.render.blocks import Block, actions, button, context, fields, header, local_time, mention, section
+from bot.render.text import in_mrkdwn, safe_section
 from datetime import datetime
 
 from flows.concern import Category, Status, SubjectKind, Urgency
@@ -208,8 +209,8 @@ NOT_ALLOWED_TO_ACT = "Only the people the school's policy names for this concern
 def setup_needed(school: str | None = None) -> tuple[str, list[Block]]:
     """To whoever can set the school up: a concern was recorded, and nobody is set up to receive it. No
     reference. The school is named (one person may look after several schools' workspaces)."""
-    where = f"at {school} " if school else ""
+    where = f"at {in_mrkdwn(school)} " if school else ""
     text = (f"A member of staff {where}has recorded a safeguarding concern in concernbot, but nobody is set up to "
             "receive it yet. It is kept safe: open concernbot's App Home in that workspace and choose Set up "
             "concernbot, and it will reach the safeguarding team.")
-    return text, [section(f":warning: {text}")]
+    return text, [safe_section(f":warning: {text}")]

@@ -97,7 +97,8 @@ def _clocks(record: ConcernRecord, timezone: str) -> list[Block]:
         blocks.append(section(f":alarm_clock: {CLOCK_WORDS[deadline.kind]}: {state}."))
     emailed = [e for e in record.events if e.kind == "emailed"]
     for event in emailed:
-        whom = "the LADO" if event.data.get("to") == "lado" else "the chair of governors"
+        whom = {"lado": "the LADO", "fallback": "the school's fallback address (Slack was not reached)"}.get(
+            str(event.data.get("to")), "the chair of governors")
         blocks.append(context(f"Emailed {whom} (no names, no details) at {local_time(event.at, timezone)}."))
     return blocks
 
