@@ -19,7 +19,7 @@ from bot.render.form import (
     recorded_view, resume_view, step_view, with_notice,
 )
 from bot.services import Services, services_of
-from flows.concern import Urgency
+from flows.concern import SubjectKind, Urgency
 from flows.forms import Answer, Kind, Step
 from flows.report_form import REPORT_FORM, ReportAnswers, needs_immediate_page
 from storage.concerns import page_immediate_risk, submit_report
@@ -96,7 +96,8 @@ def _storable(step: Step, values: dict[str, Answer], earlier: dict[str, Any]) ->
 
 def _submitted_view(session: Any, draft: Draft) -> dict:
     concern = session.get_one(Concern, draft.concern_id)
-    return recorded_view(concern.reference, immediate_risk=concern.urgency == Urgency.IMMEDIATE)
+    return recorded_view(concern.reference, immediate_risk=concern.urgency == Urgency.IMMEDIATE,
+                         about_adult=SubjectKind(concern.subject_kind).is_adult)
 
 
 def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict, school: School
@@ -128,7 +129,8 @@ def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict,
         return {"response_action": "update", "view": view}, queued
     answers = ReportAnswers.from_answers(draft.answers, today)
     concern = submit_report(session, draft, answers, school, now)
-    view = recorded_view(concern.reference, immediate_risk=answers.urgency is Urgency.IMMEDIATE)
+    view = recorded_view(concern.reference, immediate_risk=answers.urgency is Urgency.IMMEDIATE,
+                         about_adult=SubjectKind(concern.subject_kind).is_adult)
     log.info("concern %s recorded", concern.reference, extra={"concern": concern.reference})
     return {"response_action": "update", "view": view}, True
 

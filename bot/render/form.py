@@ -196,9 +196,11 @@ def resume_view(form: Form, started: str, metadata: str) -> dict:
                  private_metadata=metadata)
 
 
-def recorded_view(reference: str, *, immediate_risk: bool) -> dict:
+def recorded_view(reference: str, *, immediate_risk: bool, about_adult: bool = False) -> dict:
+    # A concern about an adult goes only to whoever the policy names (the head, or the chair), never the team.
+    who = "The person the school's policy names is" if about_adult else "The safeguarding team is"
     blocks = [section(f":white_check_mark: *Recorded as {reference}.*"),
-              section("The safeguarding team is being notified now. You'll get a direct message when "
+              section(f"{who} being notified now. You'll get a direct message when "
                       "someone has picked it up. Please don't discuss it with others.")]
     if immediate_risk:
         blocks.append(section(":rotating_light: If a child is in danger, don't wait for a reply: call 999 "

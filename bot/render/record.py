@@ -17,7 +17,20 @@ EVENT_WORDS = {
     "assigned": "assigned it", "closed": "closed it", "handling_refused": "tried to act on it (refused)",
     "escalated": "escalated (not acknowledged in time)", "initial_review": "recorded the initial review",
     "exported": "exported it in the incident log", "emailed": "emailed the case's outside contact",
+    "legal_hold": "put it under a legal hold (kept past its retention date)",
+    "legal_hold_released": "lifted the legal hold", "rerouted": "re-routed it (the school's roles changed)",
 }
+# A subject access or transfer export is logged as `exported` with what it was for.
+EXPORT_WORDS = {"child": "exported it in a child's subject access or transfer record",
+                "staff": "exported it in a member of staff's subject access record"}
+
+
+def _event_words(kind: str, data: dict[str, object]) -> str:
+    if kind == "exported" and str(data.get("export")) in EXPORT_WORDS:
+        return EXPORT_WORDS[str(data["export"])]
+    if kind == "emailed" and data.get("to") == "fallback":
+        return "emailed the school's fallback address (Slack was not reached)"
+    return EVENT_WORDS.get(kind, kind.replace("_", " "))
 INVOLVEMENT_LABELS = {c.value: c.label for c in INVOLVEMENT_CHOICES}
 MAX_HISTORY_LINES = 30
 MAX_BLOCKS = 100  # Slack's limit for a modal
@@ -161,7 +174,7 @@ def record_view(record: ConcernRecord, timezone: str) -> dict:
     entries = [
         (c.at, f"{Status(c.to_status).label} · {mention(c.actor_id)}") for c in record.history
     ] + [
-        (e.at, f"{mention(e.actor_id)} {EVENT_WORDS.get(e.kind, e.kind)}") for e in record.events
+        (e.at, f"{mention(e.actor_id)} {_event_words(e.kind, e.data)}") for e in record.events
     ]
     entries.sort(key=lambda entry: entry[0])
     history = [context(f"{local_time(at, timezone)} · {line}") for at, line in entries[-MAX_HISTORY_LINES:]]

@@ -33,6 +33,8 @@ def test_a_concern_about_staff_goes_only_to_the_head_and_the_lado(slack: SlackSi
                                                                   mailbox) -> None:  # type: ignore[no-untyped-def]
     reply = _report_about_adult(slack, AMY, "staff", {"adult_user": TOM, "adult_role": "IT technician"})
     assert "Recorded as OS-2026-0001" in view_text(reply["view"])
+    assert "The person the school's policy names is being notified now" in view_text(reply["view"])
+    assert "safeguarding team" not in view_text(reply["view"])  # the reporter is not told it went to the team
     alert = wait_for(lambda: slack.ws.dms_to(HELEN), what="the head's confidential DM")[0]
     assert "allegation of harm about a member of staff" in alert.text and "Tom" not in alert.text
     assert ACKNOWLEDGE_ACTION in repr(alert.blocks)

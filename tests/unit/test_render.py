@@ -167,3 +167,15 @@ def test_the_error_handler_logs_where_not_what(caplog) -> None:  # type: ignore[
     logged = caplog.text
     assert "ValidationError" in logged and "concern_action_form" in logged
     assert "Secretname" not in logged
+
+
+def test_the_records_history_says_what_each_export_hold_and_email_was() -> None:
+    from bot.render.record import _event_words
+
+    assert _event_words("exported", {}) == "exported it in the incident log"
+    assert _event_words("exported", {"export": "child", "formats": ["pdf"]}).startswith("exported it in a child's")
+    assert _event_words("exported", {"export": "staff"}).startswith("exported it in a member of staff's")
+    assert _event_words("legal_hold", {}).startswith("put it under a legal hold")
+    assert _event_words("legal_hold_released", {}) == "lifted the legal hold"
+    assert _event_words("emailed", {"to": "fallback"}).startswith("emailed the school's fallback address")
+    assert _event_words("something_new", {}) == "something new"  # never a raw identifier
