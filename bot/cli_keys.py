@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.settings import ConfigError, Settings
 from flows.clock import SystemClock
 from storage.crypto import KeyProblem, new_key, parse_keys
@@ -33,18 +35,23 @@ def run(settings: Settings, args: argparse.Namespace) -> int | None:
     if args.keys_command == "new":
         return _new(args.file)
     from bot.runtime import open_database
-    from storage.rekey import rotate, sealed_by_key
+    from storage.keys import indexed_by_key, sealed_by_key
+    from storage.rekey import rotate
 
     db = open_database(settings)
     if args.keys_command == "status":
-        counts = sealed_by_key(db)
+        with db.session() as session:
+            values, names = sealed_by_key(session), indexed_by_key(session)
         print(f"sealing with key {db.keyring.current_id}, from {db.keyring.source}")
-        for kid in db.keyring.ids:
-            print(f"  key {kid}: {counts.pop(kid, 0)} stored values")
-        for kid, n in counts.items():
-            print(f"  key {kid}: {n} stored values, and this key is not held: add it before anything else")
+        for kid in [*db.keyring.ids, *sorted((set(values) | set(names)) - set(db.keyring.ids))]:
+            held = "" if kid in db.keyring.ids else ", and this key is not held: add it before anything else"
+            print(f"  key {kid}: {values[kid]} stored values, {names[kid]} children's name keys{held}")
         return 0
-    done = rotate(db, SystemClock().now())
+    try:
+        done = rotate(db, SystemClock().now())
+    except SQLAlchemyError as exc:  # e.g. SQLite: someone saved a record as a chunk was being re-sealed
+        raise ConfigError(f"the rotation stopped part-way ({type(exc).__name__}); nothing is lost: run "
+                          "`concernbot keys rotate` again.") from None
     print(f"re-sealed {sum(done.resealed.values())} values and {done.child_keys} children's name keys under "
           f"key {done.key_id}")
     if done.retired:

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from bot.email import Emailer, EmailNotConfigured
 from bot.render.blocks import local_time
+from flows.concern import SubjectKind
 from storage import access
 from storage.db import Database
 from storage.events import EventKind, log_event
-from storage.models import School
+from storage.models import Concern, School
+from storage.schools import holders
 from storage.outbox import OutboxItem, OutboxKind, enqueue_once, overdue_announcements, unsent_announcements
 
 log = logging.getLogger(__name__)
@@ -52,18 +54,25 @@ def queue_fallbacks(db: Database, policy: FallbackPolicy, now: datetime) -> int:
     return queued
 
 
+class NoFallbackAddress(Exception):
+    """Nobody to email yet: the row waits (and is retried) until an address is set."""
+
+
 def fallback_email(reference: str, school_name: str, recorded_at: datetime, minutes: int,
-                   timezone: str) -> tuple[str, str]:
-    """Subject and body: the reference and what to do, nothing about the concern itself."""
-    subject = f"{school_name}: concern {reference} has not reached the safeguarding team in Slack"
+                   timezone: str, *, about_adult: bool = False) -> tuple[str, str]:
+    """Subject and body: the reference and what to do, nothing about the concern itself. A concern about an
+    adult goes to its case manager (the head, or the chair), so its email says nothing of a team."""
+    whom = "its case manager" if about_adult else "the safeguarding team"
+    where = ("in your direct messages from concernbot, or with /concerns" if about_adult
+             else "in the DSL team's channel, or with /concerns")
+    subject = f"{school_name}: concern {reference} has not reached {whom} in Slack"
     body = (
         f"Concern {reference} was recorded in concernbot at {school_name} on {local_time(recorded_at, timezone)}, "
-        f"but after {minutes} minutes its alert has still not been delivered in Slack, so the safeguarding team "
+        f"but after {minutes} minutes its alert has still not been delivered in Slack, so {whom} "
         "may not know of it yet. concernbot keeps trying, and delivers it as soon as Slack answers.\n\n"
         "What to do now:\n\n"
-        f"1. Look in Slack: check that the people the school's safeguarding policy names have seen {reference} "
-        "(in the DSL team's channel, or with /concerns). If Slack cannot be reached, tell the safeguarding team "
-        "by the school's usual route, giving the reference only.\n\n"
+        f"1. Look in Slack for {reference} ({where}). If Slack cannot be reached, act on it by the school's "
+        "usual route, giving the reference only.\n\n"
         "2. Check the bot's health: its /healthz page, its log (a line saying 'not sent' gives the reason), "
         "`concernbot doctor`, and whether Slack itself is having problems (https://slack-status.com).\n\n"
         "This email deliberately contains no names and no details: they are kept in the school's safeguarding "
@@ -72,32 +81,48 @@ def fallback_email(reference: str, school_name: str, recorded_at: datetime, minu
     return subject, body
 
 
+def _addresses(session: Session, concern: Concern, school: School | None, policy: FallbackPolicy) -> list[str]:
+    """Who to email. A concern about an adult goes only to the emails of its own case managers (never the
+    school's general fallback address, which may be the office's or the head's own, and never the subject);
+    any other concern to the school's fallback address."""
+    if SubjectKind(concern.subject_kind).is_adult:
+        return sorted({h.email for h in holders(session, concern.team_id, access.case_roles(concern))
+                       if h.email and (h.user_id is None or h.user_id != concern.subject_user_id)})
+    address = policy.address_for(school)
+    return [address] if address else []
+
+
 def send_fallback(session: Session, item: OutboxItem, emailer: Emailer | None, policy: FallbackPolicy,
                   default_timezone: str, now: datetime) -> None:
     """Send one concern's fallback email (raising what the relay raises, so the row is retried)."""
     school = session.get(School, item.team_id)
-    summary = access.summary(session, item.team_id, item.concern_id) if item.concern_id else None
-    if summary is None:
+    concern = access.find(session, item.team_id, item.concern_id) if item.concern_id else None
+    if concern is None:
         return  # the concern is gone (deleted under the retention rules): nothing to say
+    summary = access.summarise(concern)
     if not unsent_announcements(session, summary.id):
         log.info("concern %s reached Slack after all: no fallback email", summary.reference)
         return
-    address = policy.address_for(school)
-    if not address:
-        log.warning("concern %s has not reached Slack after %s minutes, and there is no fallback email address "
-                    "to tell: set FALLBACK_EMAIL, or contacts.fallback_email in the school's set-up file",
-                    summary.reference, item.payload.get("minutes", policy.minutes))
-        return
+    addresses = _addresses(session, concern, school, policy)
+    about_adult = SubjectKind(concern.subject_kind).is_adult
+    if not addresses:
+        log.warning("concern %s has not reached Slack after %s minutes, and there is no email address to tell: "
+                    "%s", summary.reference, item.payload.get("minutes", policy.minutes),
+                    "give the case manager's role an email in the school's set-up file" if about_adult else
+                    "set FALLBACK_EMAIL, or contacts.fallback_email in the school's set-up file")
+        raise NoFallbackAddress("no fallback email address: it waits until one is set")
     if emailer is None:
         raise EmailNotConfigured("email is not configured: set SMTP_HOST and SMTP_FROM")
     tz = school.timezone if school is not None else default_timezone
     name = (school.name if school is not None else "") or "the school"
     subject, body = fallback_email(summary.reference, name, summary.reported_at,
-                                   int(item.payload.get("minutes", policy.minutes)), tz)
-    emailer.send(address, subject, body)
+                                   int(item.payload.get("minutes", policy.minutes)), tz, about_adult=about_adult)
+    for address in addresses:
+        emailer.send(address, subject, body)
     log_event(session, summary.team_id, summary.id, EventKind.EMAILED, None, now, to="fallback")
-    log.warning("concern %s has not reached Slack after %s minutes: the fallback address was emailed",
-                summary.reference, item.payload.get("minutes", policy.minutes))
+    log.warning("concern %s has not reached Slack after %s minutes: %s emailed", summary.reference,
+                item.payload.get("minutes", policy.minutes),
+                "its case manager was" if about_adult else "the fallback address was")
 
 
 def schools_without_fallback(session: Session, policy: FallbackPolicy) -> list[str]:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.email import Emailer, EmailNotConfigured
-from bot.fallback import FallbackPolicy, queue_fallbacks, send_fallback
+from bot.fallback import FallbackPolicy, NoFallbackAddress, queue_fallbacks, send_fallback
 from bot.metrics import Metrics
 from bot.render import messages
 from bot.render.email import case_email, chair_notice
@@ -300,7 +300,8 @@ class OutboxSender:
         client.chat_postMessage(channel=self._im(client, user_id), text=text, blocks=blocks)
 
 
-EXPECTED = (SlackApiError, SlackClientError, NotReady, EmailNotConfigured, smtplib.SMTPException, OSError)
+EXPECTED = (SlackApiError, SlackClientError, NotReady, EmailNotConfigured, NoFallbackAddress, smtplib.SMTPException,
+            OSError)
 
 
 def _retry_after(exc: Exception, now: datetime) -> datetime | None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from flows.concern import Category, Role, Status, SubjectKind, Urgency
 from flows.report_form import ReportAnswers
 from flows.routing import may_open
+from storage.children import child_keys
 from storage.events import EventKind, events_for, log_event
 from storage.models import (
     Concern, ConcernAction, ConcernChild, ConcernEvent, Deadline, InitialReview, StatusChange,
@@ -131,11 +132,13 @@ def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,
         select(ConcernAction).where(ConcernAction.concern_id == concern.id).order_by(ConcernAction.id)
     ))
     review = session.scalars(select(InitialReview).where(InitialReview.concern_id == concern.id)).first()
-    chronology = [_chronology(session, concern, key, viewer_id) for key in session.scalars(
-        select(ConcernChild.name_key).where(ConcernChild.concern_id == concern.id).order_by(ConcernChild.position))]
+    answers = ReportAnswers.model_validate(concern.details)
+    # Each child's keys under every key held, so a chronology spans records not yet re-keyed by a rotation.
+    chronology = [_chronology(session, concern, child_keys(session, child.name), viewer_id)
+                  for child in answers.children]
     return ConcernRecord(
         summary=summarise(concern, has_initial_review=review is not None),
-        answers=ReportAnswers.model_validate(concern.details),
+        answers=answers,
         history=history,
         events=events_for(session, team_id, concern.id),
         actions=actions,
@@ -149,12 +152,12 @@ def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,
 CHRONOLOGY_LIMIT = 20
 
 
-def _chronology(session: Session, concern: Concern, key: str, viewer_id: str) -> list[ConcernSummary]:
+def _chronology(session: Session, concern: Concern, keys: list[str], viewer_id: str) -> list[ConcernSummary]:
     """The same child's other concerns in this school, newest first, only those the viewer may open."""
     others = session.scalars(
         select(Concern)
         .join(ConcernChild, ConcernChild.concern_id == Concern.id)
-        .where(ConcernChild.team_id == concern.team_id, ConcernChild.name_key == key, Concern.id != concern.id)
+        .where(ConcernChild.team_id == concern.team_id, ConcernChild.name_key.in_(keys), Concern.id != concern.id)
         .order_by(Concern.reported_at.desc())
         .limit(CHRONOLOGY_LIMIT)
     ).unique()

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import String, select
+from sqlalchemy import Column, String, Text, func, select, type_coerce
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from storage.crypto import KeyProblem, Keyring, new_key, parse_keys
-from storage.models import Base
+from storage.crypto import VERSION, KeyProblem, Keyring, SealedJSON, SealedText, new_key, parse_keys
+from storage.models import Base, ConcernChild
+
+KEY_ID_LENGTH = 12
 
 
 class EncryptionKey(Base):
@@ -106,9 +109,32 @@ def keyring_from_environment(url: str, environ: Mapping[str, str] = os.environ) 
     return keyring_for(url, environ.get("ENCRYPTION_KEY") or None, environ.get("ENCRYPTION_KEY_FILE") or None)
 
 
+def sealed_columns() -> list[Column]:  # type: ignore[type-arg]
+    return [column for table in Base.metadata.sorted_tables for column in table.columns
+            if isinstance(column.type, (SealedText, SealedJSON))]
+
+
+def sealed_by_key(session: Session) -> Counter[str]:
+    """How many stored values each key id seals, over every sealed column (read from the values' prefixes)."""
+    counts: Counter[str] = Counter()
+    for column in sealed_columns():
+        kid = func.substr(type_coerce(column, Text), len(VERSION) + 2, KEY_ID_LENGTH)
+        for key, n in session.execute(select(kid, func.count()).where(column.is_not(None)).group_by(kid)):
+            counts[key] += n
+    return counts
+
+
+def indexed_by_key(session: Session) -> Counter[str]:
+    """How many children's name keys each key id made."""
+    kid = func.substr(ConcernChild.name_key, 1, KEY_ID_LENGTH)
+    return Counter({key: n for key, n in session.execute(select(kid, func.count()).group_by(kid))})
+
+
 def missing_keys(session: Session, keyring: Keyring) -> list[str]:
-    """The ids of keys that sealed records here and are not held."""
+    """The ids of keys that records here need and that are not held: from what is stored, whatever the
+    register says (a process that was not restarted may have sealed with a key rotation retired)."""
     needed = set(session.scalars(select(EncryptionKey.key_id).where(EncryptionKey.retired_at.is_(None))))
+    needed |= set(sealed_by_key(session)) | set(indexed_by_key(session))
     return sorted(needed - set(keyring.ids))
 
 

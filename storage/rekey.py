@@ -11,20 +11,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Column, Text, func, select, type_coerce, update
+from sqlalchemy import Column, Text, select, type_coerce, update
 
 from flows.children import name_key
-from storage.crypto import VERSION, SealedJSON, SealedText
+from storage.crypto import VERSION
 from storage.db import Database
-from storage.keys import EncryptionKey
-from storage.models import Base, Concern, ConcernChild
+from storage.keys import EncryptionKey, indexed_by_key, sealed_by_key, sealed_columns
+from storage.models import Concern, ConcernChild
 
 CHUNK = 500
-
-
-def sealed_columns() -> list[Column]:  # type: ignore[type-arg]
-    return [column for table in Base.metadata.sorted_tables for column in table.columns
-            if isinstance(column.type, (SealedText, SealedJSON))]
 
 
 @dataclass
@@ -45,10 +40,12 @@ def _reseal_column(db: Database, column: Column, current: str) -> int:  # type: 
     stale = type_coerce(column, Text).not_like(_prefix(current) + "%")
     while True:
         with db.session() as session:
-            rows = session.execute(select(table.c.id, column).where(column.is_not(None), stale)
+            raw = type_coerce(column, Text)
+            rows = session.execute(select(table.c.id, column, raw.label("raw")).where(column.is_not(None), stale)
                                    .order_by(table.c.id).limit(CHUNK)).all()
-            for row_id, value in rows:  # read opened with whichever key sealed it; written sealed with the newest
-                session.execute(update(table).where(table.c.id == row_id).values({column.name: value}))
+            for row_id, value, was in rows:  # opened with whichever key sealed it; written sealed with the newest,
+                # unless someone saved the row meanwhile (a reporter's next step): theirs stands
+                session.execute(update(table).where(table.c.id == row_id, raw == was).values({column.name: value}))
         moved += len(rows)
         if len(rows) < CHUNK:
             return moved
@@ -60,14 +57,14 @@ def _rekey_children(db: Database, current: str) -> int:
         with db.session() as session:
             keyring = db.keyring
             rows = session.execute(
-                select(ConcernChild.id, ConcernChild.position, Concern.details)
+                select(ConcernChild.id, ConcernChild.position, Concern.details, ConcernChild.name_key)
                 .join(Concern, Concern.id == ConcernChild.concern_id)
                 .where(ConcernChild.name_key.not_like(f"{current}:%"))
                 .order_by(ConcernChild.id).limit(CHUNK)).all()
-            for child_id, position, details in rows:
+            for child_id, position, details, was in rows:
                 children = details.get("children") or []
                 name = children[position - 1].get("name", "") if 0 < position <= len(children) else ""
-                session.execute(update(ConcernChild).where(ConcernChild.id == child_id)
+                session.execute(update(ConcernChild).where(ConcernChild.id == child_id, ConcernChild.name_key == was)
                                 .values(name_key=keyring.index(name_key(str(name)))))
         moved += len(rows)
         if len(rows) < CHUNK:
@@ -81,7 +78,8 @@ def rotate(db: Database, now: datetime) -> Rotation:
         done.resealed[f"{column.table.name}.{column.name}"] = _reseal_column(db, column, current)
     done.child_keys = _rekey_children(db, current)
     # A bot started before the new key was added still seals with the old one: such a key stays needed.
-    left = sealed_by_key(db) + _indexed_by_key(db)
+    with db.session() as session:
+        left = sealed_by_key(session) + indexed_by_key(session)
     with db.session() as session:
         if session.get(EncryptionKey, current) is None:
             session.add(EncryptionKey(key_id=current, first_used_at=now))
@@ -94,20 +92,3 @@ def rotate(db: Database, now: datetime) -> Rotation:
                 key.retired_at = now
                 done.retired.append(key.key_id)
     return done
-
-
-def _indexed_by_key(db: Database) -> Counter[str]:
-    with db.session() as session:
-        kid = func.substr(ConcernChild.name_key, 1, 12)
-        return Counter({key: n for key, n in session.execute(select(kid, func.count()).group_by(kid))})
-
-
-def sealed_by_key(db: Database) -> Counter[str]:
-    """How many stored values each key id seals, over every sealed column."""
-    counts: Counter[str] = Counter()
-    with db.session() as session:
-        for column in sealed_columns():
-            kid = func.substr(type_coerce(column, Text), len(VERSION) + 2, 12)
-            for key, n in session.execute(select(kid, func.count()).where(column.is_not(None)).group_by(kid)):
-                counts[key] += n
-    return counts

@@ -76,7 +76,7 @@ def test_a_round_to_2000_staff_survives_kill_9_half_way(db: Database, migrated_u
         ws.set_rate_limit(RATE, frozenset({"chat.postMessage"}))
         # However fast this machine is, Slack pushes back at least this once (429, Retry-After: 1).
         ws.fail_next("chat.postMessage", times=3, status=429, error="ratelimited")
-        env = {"PATH": os.environ.get("PATH", ""), "SLACK_BOT_TOKEN": ws.bot_token,
+        env = {"PATH": os.environ.get("PATH", ""), "ENCRYPTION_KEY": os.environ["ENCRYPTION_KEY"], "SLACK_BOT_TOKEN": ws.bot_token,
                "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": sandbox.api_url,
                "DATABASE_URL": migrated_url, "OUTBOX_LEASE_SECONDS": "5", "LOG_LEVEL": "WARNING"}
 

@@ -18,7 +18,7 @@ from bot.demo import demo_school_file
 from bot.render.admin import SETTINGS_ACTION
 from bot.runtime import Runtime
 from bot.sandbox.client import SlackSimulator, wait_for
-from bot.sandbox.demo_workspace import AMY, DSL_CHANNEL, HELEN, TEAM_ID
+from bot.sandbox.demo_workspace import AMY, DSL_CHANNEL, HELEN, TEAM_ID, TOM
 from bot.sandbox.faults import Fault
 from bot.sandbox.webapi import SandboxServer
 from bot.school_export import export_yaml
@@ -30,6 +30,7 @@ from storage.outbox import MAX_BACKOFF
 from tests.conftest import SIGNING_SECRET, MailServer, bot_settings
 from tests.e2e.fault_helpers import FALLBACK, rows, saying, set_up_school, unsent
 from tests.e2e.journey import ACCOUNT, CHILD, fill_steps, open_form, shown, view_text
+from tests.e2e.test_slack_faults import ABOUT_THE_HEAD
 from tests.e2e.yearly_helpers import settle
 
 
@@ -134,13 +135,18 @@ def test_with_no_fallback_address_the_log_names_the_reference_only(
         _slack_down_until(bot, clock, 60)
     assert mailbox.box.messages == []
     warnings = [r.getMessage() for r in caplog.records if r.name == "bot.fallback" and r.levelno == logging.WARNING]
-    assert warnings == ["concern OS-2026-0001 has not reached Slack after 15 minutes, and there is no fallback "
-                        "email address to tell: set FALLBACK_EMAIL, or contacts.fallback_email in the school's "
-                        "set-up file"]
+    assert warnings and set(warnings) == {  # said again at each retry while nobody can be told
+        "concern OS-2026-0001 has not reached Slack after 15 minutes, and there is no email address to tell: set "
+        "FALLBACK_EMAIL, or contacts.fallback_email in the school's set-up file"}
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for detail in (CHILD, "Robin", ACCOUNT[:30]):
         assert detail not in logged
     assert unsent(bot)  # the alerts themselves are still being retried
+    with bot.db.session() as session:  # the school sets an address at last: the waiting email goes to it
+        session.get_one(School, TEAM_ID).fallback_email = FALLBACK
+    _slack_down_until(bot, clock, 10)
+    [email] = wait_for(lambda: mailbox.box.messages, what="the fallback email, once there is an address")
+    assert email["To"] == FALLBACK and len(_fallback_events(bot)) == 1
 
 
 def _doctor(env: dict[str, str], cwd: Path) -> list[str]:
@@ -186,3 +192,34 @@ def test_the_fallback_address_is_set_like_the_lados_in_the_file_the_export_and_s
     with bot.db.session() as session:
         assert session.get_one(School, TEAM_ID).fallback_email == "office@oakfield.example"
     assert "fallback_email: office@oakfield.example" in export_yaml(bot.db, TEAM_ID)
+
+
+def test_a_concern_about_the_head_never_reaches_the_schools_fallback_address(
+        bot: Runtime, slack: SlackSimulator, clock: ManualClock, mailbox: MailServer, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The school's fallback address may be the office's or the head's own: a concern about the head must not
+    reach it. Its fallback goes only to an email on record for its case manager (the chair); a chair known
+    only by their Slack account has none, so the log says so, and the email waits for one."""
+    set_up_school(bot, slack, tmp_path, chair_in_workspace=True, fallback=FALLBACK)
+    open_form(slack, TOM)
+    fill_steps(slack, TOM, ABOUT_THE_HEAD)
+    slack.ws.inject(Fault.server_error(502, "bad_gateway"))
+    assert "Recorded as OS-2026-0001." in view_text(slack.submit_view(TOM, {}).json()["view"])
+    wait_for(lambda: unsent(bot) and all(r.last_error for r in unsent(bot)), timeout=30, what="the first failures")
+    with caplog.at_level(logging.INFO):
+        _slack_down_until(bot, clock, 20)
+    settle_email = [m for m in mailbox.box.messages if "has not reached" in m["Subject"]]
+    assert settle_email == [] and FALLBACK not in {m["To"] for m in mailbox.box.messages}
+    assert "concern OS-2026-0001 has not reached Slack after 15 minutes, and there is no email address to tell: " \
+           "give the case manager's role an email in the school's set-up file" in caplog.text
+    assert _fallback_events(bot) == []
+
+
+def test_the_fallback_for_a_concern_about_an_adult_is_worded_for_its_case_manager() -> None:
+    from bot.fallback import fallback_email
+    from datetime import datetime, timezone
+
+    subject, body = fallback_email("OS-2026-0007", "Oakfield", datetime(2026, 11, 24, 10, tzinfo=timezone.utc), 15,
+                                   "Europe/London", about_adult=True)
+    assert subject == "Oakfield: concern OS-2026-0007 has not reached its case manager in Slack"
+    assert "safeguarding team" not in subject + body and "your direct messages from concernbot" in body

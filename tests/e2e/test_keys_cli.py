@@ -31,7 +31,7 @@ def test_a_key_is_rotated_and_the_old_one_retired(tmp_path: Path, clock: ManualC
 
     status = run(["keys", "status"], env, tmp_path)
     old_id = re.search(r"sealing with key (\w+)", status.stdout).group(1)
-    assert status.returncode == 0 and f"key {old_id}: 2 stored values" in status.stdout  # a draft and a concern
+    assert status.returncode == 0 and f"key {old_id}: 2 stored values, 1 children's name keys" in status.stdout  # a draft, a concern
 
     added = run(["keys", "new", "--file", str(key_file)], env, tmp_path)
     assert added.returncode == 0 and "before 1 older; run `concernbot keys rotate`" in added.stdout
@@ -44,7 +44,7 @@ def test_a_key_is_rotated_and_the_old_one_retired(tmp_path: Path, clock: ManualC
 
     key_file.write_text(_keys(key_file)[0] + "\n")  # the IT lead deletes the old key's line
     after = run(["keys", "status"], env, tmp_path)
-    assert after.returncode == 0 and f"key {new_id}: 2 stored values" in after.stdout and old_id not in after.stdout
+    assert after.returncode == 0 and f"key {new_id}: 2 stored values, 1 children's name keys" in after.stdout and old_id not in after.stdout
 
     key_file.rename(tmp_path / "misplaced.key")
     refused = run(["db", "upgrade"], env, tmp_path)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import event, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
 from flows.clock import ManualClock
 from flows.handling import ActionAnswers, ActionKind
@@ -19,12 +21,14 @@ from storage.children import child_keys
 from storage.concerns import acknowledge
 from storage.crypto import KeyProblem, Keyring, new_key, parse_keys
 from storage.db import Database
+from storage.drafts import save_answers, start_draft
 from storage.handling import record_action
 from storage.keys import key_file_beside, keyring_for
 from storage.migrate import alembic_config
 from storage.outcomes import Result
 from storage.models import Concern, ConcernAction, ConcernChild, Draft
-from storage.rekey import rotate, sealed_by_key
+from storage.keys import sealed_by_key as _sealed_by_key
+from storage.rekey import rotate
 from tests.e2e.test_backup import empty_database
 from tests.storage.helpers import DSL, TEAM, report, set_up_school
 
@@ -96,6 +100,11 @@ def test_rotating_re_seals_everything_and_the_old_key_is_then_not_needed(db: Dat
         only_new.dispose()
     with pytest.raises(KeyProblem, match=f"sealed with key {newer.keyring.current_id}, which is not among"):
         db.check_keys()  # the old key alone can no longer start the bot
+
+
+def sealed_by_key(db: Database) -> Counter[str]:
+    with db.session() as session:
+        return _sealed_by_key(session)
 
 
 def _raw(ring: Keyring) -> list[bytes]:
@@ -174,3 +183,68 @@ def test_an_old_key_still_sealing_new_records_is_not_retired(db: Database, clock
         assert again.retired == [db.keyring.current_id] and set(sealed_by_key(newer)) == {newer.keyring.current_id}
     finally:
         newer.dispose()
+
+
+def test_a_record_sealed_with_a_retired_key_still_stops_a_start_without_that_key(
+        db: Database, clock: ManualClock, migrated_url: str) -> None:
+    """The register says the old key is retired, but a bot that was never restarted sealed with it since."""
+    db.check_keys()
+    _fill(db, clock)
+    new = parse_keys(new_key(), "n")[0]
+    both = Database(migrated_url, keys=Keyring([new, *_raw(db.keyring)], "new, old"))
+    assert rotate(both, clock.now()).retired == [db.keyring.current_id]
+    both.dispose()
+    report(db, clock.now(), child_name_1="Written With The Old Key")  # the old process, still running
+    alone = Database(migrated_url, keys=Keyring([new], "the new key alone"))
+    try:
+        with pytest.raises(KeyProblem, match=f"sealed with key {db.keyring.current_id}"):
+            alone.check_keys()
+    finally:
+        alone.dispose()
+
+
+def test_a_step_saved_while_the_rotation_runs_is_never_overwritten(db: Database, clock: ManualClock,
+                                                                    migrated_url: str) -> None:
+    db.check_keys()
+    set_up_school(db, clock.now())
+    with db.session() as session:
+        draft = start_draft(session, TEAM, "U0TEACHER", "report", "child", clock.now())
+        save_answers(draft, {"child_name_1": "First Typed"}, clock.now())
+        draft_id = draft.id
+    newer = Database(migrated_url, keys=Keyring([parse_keys(new_key(), "n")[0], *_raw(db.keyring)], "new, old"))
+    saved = []
+
+    def reporter_saves_a_step(_conn, _cursor, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE DRAFTS") and not saved:
+            saved.append(True)  # between the rotation reading the draft and writing it back
+            with db.session() as session:
+                save_answers(session.get_one(Draft, draft_id), {"child_name_1": "Saved Meanwhile"}, clock.now())
+
+    event.listen(newer.engine, "before_cursor_execute", reporter_saves_a_step)
+    try:
+        try:
+            rotate(newer, clock.now())
+        except OperationalError:
+            pass  # SQLite: the rotation stops (run it again); it must not win over the reporter
+    finally:
+        event.remove(newer.engine, "before_cursor_execute", reporter_saves_a_step)
+        newer.dispose()
+    assert saved
+    with db.session() as session:
+        assert session.get_one(Draft, draft_id).answers["child_name_1"] == "Saved Meanwhile"
+
+
+def test_a_childs_chronology_spans_records_sealed_under_the_old_key_and_the_new(
+        db: Database, clock: ManualClock, migrated_url: str) -> None:
+    """After `keys new` and a restart, and before (or without) a rotation: old and new records still link."""
+    set_up_school(db, clock.now())
+    report(db, clock.now(), child_name_1=NAME)  # under the old key
+    both = Database(migrated_url, keys=Keyring([parse_keys(new_key(), "n")[0], *_raw(db.keyring)], "new, old"))
+    try:
+        clock.advance(timedelta(days=1))
+        later = report(both, clock.now(), child_name_1=NAME)  # the restarted bot, sealing with the new key
+        with both.session() as session:
+            record = open_record(session, TEAM, later.id, DSL, clock.now())
+        assert record is not None and len(record.chronology[0]) == 1
+    finally:
+        both.dispose()
