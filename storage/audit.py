@@ -17,7 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.events import GENESIS, hash_of
-from storage.models import Concern, ConcernEvent
+from flows.references import format_reference
+from storage.models import Concern, ConcernEvent, ReferenceCounter
+from storage.retention import RetentionLog
 
 CHUNK = 1000
 
@@ -39,6 +41,8 @@ class Broken:
     detail: str
 
     def line(self) -> str:
+        if self.seq == 0:  # not one event: the whole record
+            return f"record {self.problem.value}: {self.detail}"
         return f"event {self.seq} {self.problem.value}: {self.detail}"
 
 
@@ -62,7 +66,25 @@ def verify(session: Session, team_id: str | None = None) -> list[Broken]:
             rows.append(pending)
             pending = next(events, None)
         broken += check_chain(chain, rows)
-    return broken
+    return broken + missing_records(session, team_id)
+
+
+def missing_records(session: Session, team_id: str | None = None) -> list[Broken]:
+    """Each reference the school has handed out whose record is gone without a retention line: a whole
+    concern (and its chain with it) deleted behind the bot's back. References are numbered without gaps per
+    school and year, and the counter is raised in the transaction that stores the concern."""
+    counters = select(ReferenceCounter)
+    present = select(Concern.team_id, Concern.reference)
+    retained = select(RetentionLog.team_id, RetentionLog.reference)
+    if team_id:
+        counters = counters.where(ReferenceCounter.team_id == team_id)
+        present, retained = present.where(Concern.team_id == team_id), retained.where(RetentionLog.team_id == team_id)
+    accounted = {tuple(row) for row in session.execute(present)} | {tuple(row) for row in session.execute(retained)}
+    return [Broken(counter.team_id, reference, 0, 0, Problem.MISSING,
+                   "this reference was given to a concern that is no longer stored, and retention did not delete it")
+            for counter in session.scalars(counters.order_by(ReferenceCounter.team_id, ReferenceCounter.year))
+            for reference in (format_reference(counter.year, n) for n in range(1, counter.value + 1))
+            if (counter.team_id, reference) not in accounted]
 
 
 def counts(session: Session, team_id: str | None = None) -> tuple[int, int]:

@@ -39,11 +39,14 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# libpq: give up connecting after 3 s, and notice a silent peer within about a minute (TCP keepalives).
+SERVER_CONNECT_ARGS = {"connect_timeout": 3, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                       "keepalives_count": 3}
 POOL_SIZE, POOL_OVERFLOW = 10, 20  # per process: three workers stay under PostgreSQL's default 100
 # How long a unit of work waits for a lock someone else holds. Background work can wait; a person in Slack
 # cannot (Slack gives up after 3 seconds and closes the form as if it had worked), so theirs fails sooner
 # and they are told, with what they typed still in place.
-BUSY_WAIT_MS, INTERACTIVE_WAIT_MS = 10_000, 2_000
+BUSY_WAIT_MS, INTERACTIVE_WAIT_MS = 10_000, 1_500  # the second leaves room inside Slack's 3 s
 _INTERACTIVE = "concernbot_interactive"
 
 
@@ -87,8 +90,10 @@ class Database:
         # A server database's connections can go stale (pre-ping); a file's cannot. The pool is big enough
         # that the listeners' threads reuse connections rather than open and close one per request.
         pool = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        # A server that goes silent (host down, packets dropped) must fail a connection in seconds, not minutes.
+        server = {} if sqlite else {"connect_args": SERVER_CONNECT_ARGS}
         self.engine: Engine = create_engine(self.url, echo=echo, pool_pre_ping=not sqlite, hide_parameters=True,
-                                            **pool)
+                                            **pool, **server)
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "checkin", _patient_again)

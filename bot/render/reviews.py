@@ -66,7 +66,7 @@ def governors_report(report: GovernorsReport) -> tuple[str, list[Block]]:
         fields(("By status", _counts(s.by_status)), ("Actions taken", _counts(s.actions))),
         fields(("Referrals", _counts(s.referrals)),
                *([("Concerns about adults", f"{s.about_adults} (a count only)")] if s.counts_adults else [])),
-        fields((f"AUP signed{f' (version {report.aup_version})' if report.aup_version else ''}", rate),
+        fields((f"AUP signed{f' (version {in_mrkdwn(report.aup_version)})' if report.aup_version else ''}", rate),
                ("Policies overdue for review", overdue)),
     ]
     return text, blocks

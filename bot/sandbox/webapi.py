@@ -307,7 +307,8 @@ class SandboxServer:
     # -- a Slack that cannot be reached --------------------------------------------------------------
     def offline(self) -> None:
         """Stop listening: every connection is refused (ECONNREFUSED) until `online()`. Nothing is lost."""
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     def online(self) -> None:
@@ -321,5 +322,6 @@ class SandboxServer:
     def stop(self) -> None:
         for ws in self.tenants.workspaces.values():
             ws.faults.released.set()  # nothing held stays held
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() on a server that is not serving would wait for ever
+            self._server.shutdown()
         self._server.server_close()

@@ -175,3 +175,21 @@ def test_the_upgrade_chains_the_events_already_there_as_the_bot_would(clock: Man
             log_event(session, TEAM, first.id, EventKind.EXPORTED, DSL, clock.now())  # and the chain goes on
         with database.session() as session:
             assert [e.seq for e in events_for(session, TEAM, first.id)][-1] == 5 and verify(session) == []
+
+
+def test_a_whole_record_deleted_behind_the_bots_back_is_caught_by_its_reference(db: Database,
+                                                                                clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    report(db, clock.now())
+    gone = report(db, clock.now())
+    report(db, clock.now())
+    with db.engine.begin() as connection:  # everything of the second concern, as a careful intruder would
+        for table in ("concern_events", "concern_children", "status_changes", "outbox"):
+            connection.execute(text(f"DELETE FROM {table} WHERE concern_id = :id"), {"id": gone.id})
+        connection.execute(text("UPDATE drafts SET concern_id = NULL WHERE concern_id = :id"), {"id": gone.id})
+        connection.execute(text("DELETE FROM concerns WHERE id = :id"), {"id": gone.id})
+    with db.session() as session:
+        broken = verify(session)
+    assert [(b.reference, b.problem, b.line()) for b in broken] == [
+        (gone.reference, Problem.MISSING, "record missing: this reference was given to a concern that is no longer "
+                                          "stored, and retention did not delete it")]
