@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
                                  "child's or member of staff's whole record (PDF and JSON)")
     export.add_argument("what", nargs="?", choices=["incidents", "summary"])
     export.add_argument("--child", metavar="NAME", help="a child's whole record, for a subject access request or their "
-                        "next school: their full name")
+                        "next school: their full name, or - to type it (kept out of shell history and ps)")
     export.add_argument("--staff", metavar="USER", help="the concerns about a member of staff, for their subject "
                         "access request: their Slack user id or email")
     export.add_argument("--as", dest="viewer", required=True, help="Slack user id of the person it is for")
@@ -247,6 +247,21 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _child_name(given: str) -> str:
+    """The name as given, or with `-`, read from the terminal (hidden) or a pipe: never in `ps` or history."""
+    if given != "-":
+        return given
+    if sys.stdin.isatty():
+        import getpass
+
+        name = getpass.getpass("The child's full name (not shown): ")
+    else:
+        name = sys.stdin.readline()
+    if not name.strip():
+        raise ConfigError("export --child - read no name: type the child's full name, or pipe it in.")
+    return name.strip()
+
+
 def _export_subject(settings: Settings, args: argparse.Namespace) -> int:
     """One child's or member of staff's whole record. Prints the files and a count only: never a name."""
     from bot.export import school_for
@@ -269,7 +284,7 @@ def _export_subject(settings: Settings, args: argparse.Namespace) -> int:
         db = open_database(settings)
         team_id = school_for(db, args.team)
     kind = ExportKind.CHILD if args.child is not None else ExportKind.STAFF
-    subject = args.child if kind is ExportKind.CHILD else staff_user_id(client, args.staff)
+    subject = _child_name(args.child) if kind is ExportKind.CHILD else staff_user_id(client, args.staff)
     written = export_subject(db, SystemClock(), team_id, args.viewer, kind=kind, subject=subject, out_dir=args.out,
                              formats=formats, font=args.font, names=slack_names(client) if client else None)
     for path in written.paths:

@@ -25,7 +25,7 @@ from bot.settings import ConfigError, Settings
 from bot.slack_needs import BOT_SCOPES
 from flows.clock import Clock
 from storage.db import Database
-from storage.keys import missing_keys
+from storage.keys import BESIDE_THE_DATABASE, missing_keys
 from storage.leader import leader_lock
 from storage.migrate import current_revision, head_revision
 from storage.models import OutboxMessage, School
@@ -145,9 +145,13 @@ def _database(db: Database) -> list[Finding]:
     if missing:
         return [Finding(Verdict.FAIL, "encryption key", f"the records were sealed with key {', '.join(missing)}, "
                                                         f"which {db.keyring.source} does not hold: give that key")]
-    return [Finding(Verdict.OK, "database", f"{db.dialect}, migrations up to date ({head})"),
-            Finding(Verdict.OK, "encryption key", f"key {db.keyring.current_id} from {db.keyring.source}; "
-                                                  "keep a copy apart from the database's backups")]
+    key = (Finding(Verdict.WARN, "encryption key", f"key {db.keyring.current_id} is kept in {db.keyring.source}, "
+                                                   "beside the database: a copy of that folder holds both. Move the "
+                                                   "file elsewhere and set ENCRYPTION_KEY_FILE to it")
+           if db.keyring.source.startswith(BESIDE_THE_DATABASE) else
+           Finding(Verdict.OK, "encryption key", f"key {db.keyring.current_id} from {db.keyring.source}; "
+                                                 "keep a copy apart from the database's backups"))
+    return [Finding(Verdict.OK, "database", f"{db.dialect}, migrations up to date ({head})"), key]
 
 
 def _school_and_channel(db: Database, client: WebClient, team_id: str) -> list[Finding]:

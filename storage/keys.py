@@ -38,6 +38,9 @@ class EncryptionKey(Base):
     retired_at: Mapped[datetime | None]  # `keys rotate` re-sealed everything under a newer key
 
 
+BESIDE_THE_DATABASE = "the database's key file"  # how a key file made beside a SQLite database is named
+
+
 def sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
@@ -97,12 +100,12 @@ def keyring_for(url: str, key: str | None = None, key_file: str | Path | None = 
                          "`concernbot keys new --file /etc/concernbot/key` and set ENCRYPTION_KEY_FILE to it.")
     beside = key_file_beside(database)
     if beside.exists():
-        return read_key_file(beside, "the database's key file")
+        return read_key_file(beside, BESIDE_THE_DATABASE)
     if _has_sealed_records(database):
         raise KeyProblem(f"{database} holds encrypted records but its key file {beside} is missing: put the key "
                          "file back from where you keep it, or set ENCRYPTION_KEY_FILE to it.")
     write_key_file(beside, [new_key()])
-    return read_key_file(beside, "the database's key file")
+    return read_key_file(beside, BESIDE_THE_DATABASE)
 
 
 def keyring_from_environment(url: str, environ: Mapping[str, str] = os.environ) -> Keyring:

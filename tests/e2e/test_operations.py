@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.demo import demo_school_file
 from bot.sandbox.webapi import SandboxServer
+from storage.crypto import new_key
 from tests.conftest import MailServer
 
 
@@ -33,7 +34,23 @@ def test_a_healthy_set_up_passes_with_warnings_for_what_is_not_running(slack_env
     assert any(line.startswith("ok    database: ") and "migrations up to date" in line for line in lines)
     assert any(line.startswith("warn  scheduler: no process holds the scheduler lock") for line in lines)
     assert f"ok    email: 127.0.0.1:{mailbox.port} accepts a login" in lines
+    assert any(line.startswith("ok    encryption key: key ") and "from ENCRYPTION_KEY" in line for line in lines)
     assert mailbox.box.messages == []  # it sent nothing
+
+
+def test_doctor_warns_of_a_key_beside_the_database_and_fails_without_the_records_key(
+        slack_env: dict[str, str], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'school.db'}"
+    beside = {k: v for k, v in {**slack_env, "DATABASE_URL": url}.items() if k != "ENCRYPTION_KEY"}
+    assert subprocess.run([sys.executable, "-m", "bot", "setup", str(demo_school_file())], env=beside,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60).returncode == 0
+    lines = _doctor(beside, tmp_path).stdout.splitlines()
+    assert any(line.startswith("warn  encryption key: key ") and "beside the database: a copy of that folder holds "
+               "both. Move the file elsewhere and set ENCRYPTION_KEY_FILE to it" in line for line in lines), lines
+    wrong = _doctor({**beside, "ENCRYPTION_KEY": new_key()}, tmp_path)
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert any(line.startswith("FAIL  encryption key: the records were sealed with key ") and "give that key" in line
+               for line in wrong.stdout.splitlines()), wrong.stdout
 
 
 def test_what_is_wrong_is_said_with_what_to_do(slack_env: dict[str, str], tmp_path: Path,

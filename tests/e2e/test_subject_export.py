@@ -143,3 +143,21 @@ def test_concerns_about_a_member_of_staff_for_the_head_found_by_email(slack: Sla
     [deadline] = doc["concerns"][0]["deadlines"]
     assert deadline["Deadline"] == "Tell the LADO (within one working day)" and deadline["Done at"] is None
     assert [(e.actor_id, e.data) for e in _exported(db)] == [(HELEN, {"export": "staff", "formats": ["json"]})]
+
+
+def test_the_childs_name_can_be_piped_in_so_it_is_never_on_the_command_line(
+        slack: SlackSimulator, slack_env: dict[str, str], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    send(slack, AMY, child_steps(CHILD, CYRILLIC))
+    out = tmp_path / "piped"
+    done = subprocess.run([sys.executable, "-m", "bot", "export", "--child", "-", "--as", DAN, "--out", str(out)],
+                          env=slack_env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          input=f"{CHILD}\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "1 concerns exported (readable by you only); the export is logged on each."
+    empty = subprocess.run([sys.executable, "-m", "bot", "export", "--child", "-", "--as", DAN, "--out", str(out)],
+                           env=slack_env, cwd=tmp_path, capture_output=True, text=True, timeout=60, input="\n")
+    assert empty.returncode == 2 and empty.stderr.strip() == (
+        "concernbot: export --child - read no name: type the child's full name, or pipe it in.")
