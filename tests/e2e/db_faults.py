@@ -9,6 +9,9 @@ never stopped (other runs share it).
 from __future__ import annotations
 
 import os
+import tempfile
+import subprocess
+import shutil
 import socket
 import sqlite3
 import stat
@@ -119,15 +122,43 @@ def write_locked(path: Path) -> Iterator[None]:
         other.close()
 
 
+def _immutable_works() -> bool:
+    """Whether `chattr +i` (the immutable flag, which stops root too) works on this machine's temp files."""
+    if shutil.which("chattr") is None:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        probe = Path(folder) / "probe"
+        probe.write_text("")
+        if subprocess.run(["chattr", "+i", str(probe)], capture_output=True).returncode != 0:
+            return False
+        subprocess.run(["chattr", "-i", str(probe)], capture_output=True, check=True)
+        return True
+
+
 def chmod_stops_us() -> bool:
-    """Whether a read-only file stops this process writing it (root writes through any mode)."""
-    return os.geteuid() != 0
+    """Whether this process can make a file read-only to itself: by its mode, or as root (who writes through
+    any mode) by the immutable flag."""
+    return os.geteuid() != 0 or _immutable_works()
 
 
 @contextmanager
 def read_only(path: Path) -> Iterator[None]:
-    """The database file, its -wal and -shm, and their directory, read-only until the block ends."""
+    """The database file, its -wal and -shm, and their directory, read-only until the block ends (by mode;
+    as root, by the immutable flag)."""
     files = [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), path.parent) if p.exists()]
+    if os.geteuid() == 0:
+        # Not -shm: SQLite maps it into memory, and a write to an immutable mapping is a bus error, not a
+        # refused write. The database and its log are enough to refuse every write.
+        flagged: list[Path] = []
+        try:
+            for p in (f for f in files if not f.name.endswith("-shm")):
+                subprocess.run(["chattr", "+i", str(p)], capture_output=True, check=True)
+                flagged.append(p)
+            yield
+        finally:
+            for p in reversed(flagged):
+                subprocess.run(["chattr", "-i", str(p)], capture_output=True, check=True)
+        return
     modes = {p: stat.S_IMODE(p.stat().st_mode) for p in files}
     try:
         for p in files:
