@@ -8,6 +8,7 @@ the leading process runs a scheduler (bot/leadership.py). Nothing starts at impo
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -44,7 +45,12 @@ def build_scheduler(db: Database, timezone: str, sender: OutboxSender, escalatio
     for job, seconds, run in ((OUTBOX_SWEEP_JOB, OUTBOX_SWEEP_SECONDS, sender.drain_all),
                               (ESCALATION_SWEEP_JOB, ESCALATION_SWEEP_SECONDS, escalations.run),
                               (SCHOOL_DAY_SWEEP_JOB, SCHOOL_DAY_SWEEP_SECONDS, school_day.run)):
-        scheduler.add_job(run, "interval", seconds=every or seconds, id=job, jobstore="local", replace_existing=True)
+        # A deadline that passed while no bot was running is acted on as soon as one leads again, not a
+        # sweep's interval later (tests that move the clock themselves, `every`, start them on their own).
+        first = {"next_run_time": datetime.now(ZoneInfo(timezone))} if every is None and job == ESCALATION_SWEEP_JOB \
+            else {}
+        scheduler.add_job(run, "interval", seconds=every or seconds, id=job, jobstore="local", replace_existing=True,
+                          **first)
     if calendar:
         scheduler.add_job(calendar_jobs.sync_jobs, "interval", args=[scheduler, db], seconds=CALENDAR_SYNC_SECONDS,
                           id=CALENDAR_SYNC_JOB, jobstore="local", replace_existing=True)

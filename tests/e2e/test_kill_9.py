@@ -13,11 +13,11 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.demo import demo_school_file
 from bot.render.form import BACK_ACTION
@@ -29,7 +29,7 @@ from bot.sandbox.webapi import SandboxServer
 from bot.school_setup import apply_school_file
 from bot.slack_client import web_client
 from storage.db import Database
-from storage.models import Concern, Draft, OutboxMessage, StatusChange
+from storage.models import Concern, ConcernEvent, Draft, OutboxMessage, StatusChange
 from tests.conftest import SIGNING_SECRET
 from tests.e2e.journey import CHILD, STEPS, fill_steps, open_form, shown, view_text
 
@@ -169,3 +169,41 @@ def test_a_report_survives_kill_9_at_every_step_with_one_concern_one_post_one_re
     assert len(ws.messages_in(DSL_CHANNEL)) == 1 and "Acknowledged by <@U0DAN>" in post.text
     amy = [m.text for m in ws.dms_to(AMY)]
     assert len(amy) == 2 and amy[1].startswith("Your concern OS-2026-0001 has been acknowledged by <@U0DAN>"), amy
+
+
+def _escalations(db: Database) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(ConcernEvent).where(ConcernEvent.kind == "escalated"))
+
+
+def test_a_deadline_that_passed_while_the_bot_was_dead_escalates_once_when_it_is_back(
+        slack_env: dict[str, str], sandbox: SandboxServer, db: Database, tmp_path: Path) -> None:
+    ws = sandbox.workspace
+    apply_school_file(web_client(ws.bot_token, sandbox.api_url), TEAM_ID, db, demo_school_file(),
+                      datetime.now(timezone.utc))
+    env = {**slack_env, "OUTBOX_LEASE_SECONDS": "5", "LOG_LEVEL": "INFO"}
+    first = BotProcess(env, tmp_path, sandbox)
+    open_form(first.slack, AMY)
+    fill_steps(first.slack, AMY, _steps_for_today())
+    assert "Recorded as OS-2026-0001." in view_text(first.slack.submit_view(AMY, {}).json()["view"])
+    wait_for(lambda: not _unsent(db), timeout=30, what="the post and the receipt")
+    first.kill_9()
+    with db.session() as session:  # nobody acknowledged it, and its deadline passed while no bot ran
+        session.execute(update(Concern).values(escalate_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
+
+    # Back: the deadline is acted on at once; the bot is killed again while Slack holds the reminders.
+    ws.inject(Fault.timeout(hold=120), "chat.postMessage")
+    second = BotProcess(env, tmp_path, sandbox)
+    wait_for(lambda: _escalations(db) == 1 and _held_posts(sandbox) >= 1, timeout=30,
+             what="the escalation, and its reminders being sent")
+    second.kill_9()
+    ws.clear_faults()
+    wait_for(lambda: _leases_run_out(db), timeout=15, what="the dead process's leases to run out")
+
+    third = BotProcess(env, tmp_path, sandbox)
+    wait_for(lambda: not _unsent(db), timeout=60, what="the reminders to go out")
+    log = third.stop()
+    assert third.process.returncode == 0 and "Traceback" not in log, log
+    assert _escalations(db) == 1  # the rung climbed once, however many times a bot came back
+    reminders = [m for m in ws.messages if "has not been acknowledged" in m.text]
+    assert reminders and len({(m.channel, m.text) for m in reminders}) == len(reminders)  # each sent once
