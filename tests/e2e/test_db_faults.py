@@ -140,8 +140,8 @@ def test_postgresql_cut_off_mid_form_is_told_on_the_form_and_survived(
     assert bot.health()["database"] == "ok"
 
 
-@pytest.mark.skipif(not chmod_stops_us(), reason="root writes through a read-only file mode and chattr +i is not allowed here; the locked-database "
-                                                  "test makes writes fail instead")
+@pytest.mark.skipif(not chmod_stops_us(), reason="root writes through a read-only file mode and chattr +i is not "
+                                                  "allowed here; the locked-database test makes writes fail instead")
 def test_a_read_only_sqlite_file_mid_form_is_told_on_the_form_and_survived(
         bot: Runtime, slack: SlackSimulator, db: Database, migrated_url: str) -> None:
     if _on_postgresql(migrated_url):

@@ -15,6 +15,7 @@ import sys
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -80,6 +81,14 @@ def _steps_for_today() -> list[dict]:
     return [*STEPS[:3], {"occurred_on": today}, *STEPS[4:]]
 
 
+def _school_and_env(slack_env: dict[str, str], sandbox: SandboxServer, db: Database) -> tuple[Any, dict[str, str]]:
+    """The demo school set up, and the environment each bot process starts with (short leases)."""
+    ws = sandbox.workspace
+    apply_school_file(web_client(ws.bot_token, sandbox.api_url), TEAM_ID, db, demo_school_file(),
+                      datetime.now(timezone.utc))
+    return ws, {**slack_env, "OUTBOX_LEASE_SECONDS": "5", "LOG_LEVEL": "INFO"}
+
+
 def _unsent(db: Database) -> list[OutboxMessage]:
     with db.session() as session:
         return list(session.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))))
@@ -96,10 +105,7 @@ def _held_posts(sandbox: SandboxServer) -> int:
 
 def test_a_report_survives_kill_9_at_every_step_with_one_concern_one_post_one_receipt_one_acknowledgement(
         slack_env: dict[str, str], sandbox: SandboxServer, db: Database, tmp_path: Path) -> None:
-    ws = sandbox.workspace
-    apply_school_file(web_client(ws.bot_token, sandbox.api_url), TEAM_ID, db, demo_school_file(),
-                      datetime.now(timezone.utc))
-    env = {**slack_env, "OUTBOX_LEASE_SECONDS": "5", "LOG_LEVEL": "INFO"}
+    ws, env = _school_and_env(slack_env, sandbox, db)
     steps = _steps_for_today()
 
     # Half a form, then kill -9.
@@ -178,10 +184,7 @@ def _escalations(db: Database) -> int:
 
 def test_a_deadline_that_passed_while_the_bot_was_dead_escalates_once_when_it_is_back(
         slack_env: dict[str, str], sandbox: SandboxServer, db: Database, tmp_path: Path) -> None:
-    ws = sandbox.workspace
-    apply_school_file(web_client(ws.bot_token, sandbox.api_url), TEAM_ID, db, demo_school_file(),
-                      datetime.now(timezone.utc))
-    env = {**slack_env, "OUTBOX_LEASE_SECONDS": "5", "LOG_LEVEL": "INFO"}
+    ws, env = _school_and_env(slack_env, sandbox, db)
     first = BotProcess(env, tmp_path, sandbox)
     open_form(first.slack, AMY)
     fill_steps(first.slack, AMY, _steps_for_today())
