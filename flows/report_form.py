@@ -167,6 +167,9 @@ REPORT_FORM = Form(
                 Question("adult_name", "Their name", Kind.SHORT_TEXT, max_length=150, required=False,
                          hint="Needed if you could not choose them above (not for the head or the chair)."),
                 Question("adult_role", "Their job or role", Kind.SHORT_TEXT, max_length=150, required=False),
+                Question("adult_date_of_birth", "Their date of birth, if you know it", Kind.DATE, required=False,
+                         hint="Only for how long the record is kept: until their normal retirement age, or 10 "
+                              "years, whichever is longer."),
                 Question("threshold", "Which is it?", Kind.RADIO, choices=THRESHOLD_CHOICES),
             ),
             check=lambda answers, _now: {} if answers.get("subject") in (SubjectKind.HEADTEACHER, SubjectKind.CHAIR) or
@@ -296,6 +299,7 @@ class ReportAnswers(BaseModel):
     adult_user: str | None = None
     adult_name: str | None = None
     adult_role: str | None = None
+    adult_date_of_birth: date | None = None
     threshold: str | None = None
     other_name: str | None = None
     other_relation: str | None = None

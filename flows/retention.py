@@ -4,7 +4,8 @@
   birthday; with several children, the latest of their 25th birthdays.
 - An allegation about an adult who works with children (staff, the headteacher, a volunteer or supply
   teacher, a governor): until normal retirement age or 10 years after the concern, whichever is longer. We
-  never know the adult's date of birth, so it is `staff_years` after the concern (10 unless the school says).
+  know the adult's date of birth only when the reporter gave it: then until their `retirement_age` (67)
+  birthday or `staff_years` after the concern (10 unless the school says), whichever is later; else the years.
 - Anything else: `other_years` after the concern (7 unless the school says).
 
 Where a child's date of birth is not known, the latest date they could have been born is worked out from
@@ -56,6 +57,7 @@ class RetentionPolicy:
     child_age: int = 25
     staff_years: int = 10
     other_years: int = 7
+    retirement_age: int = 67  # "normal retirement age": the State Pension age for most staff now working
 
 
 DEFAULT_POLICY = RetentionPolicy()
@@ -74,6 +76,7 @@ class RecordFacts:
     subject_kind: str
     reported_on: date  # the day it was reported, in the school's time zone
     children: tuple[ChildFacts, ...] = ()
+    adult_born: date | None = None  # an allegation's subject's date of birth, when the reporter knew it
 
 
 def facts_from(subject_kind: str, details: Any, reported_on: date) -> RecordFacts:
@@ -82,7 +85,8 @@ def facts_from(subject_kind: str, details: Any, reported_on: date) -> RecordFact
     children = details.get("children") if isinstance(details, dict) else None
     return RecordFacts(subject_kind, reported_on, tuple(
         ChildFacts(_text(c.get("year_group")), _day(c.get("date_of_birth")))
-        for c in (children if isinstance(children, list) else []) if isinstance(c, dict)))
+        for c in (children if isinstance(children, list) else []) if isinstance(c, dict)),
+        adult_born=_day(details.get("adult_date_of_birth")) if isinstance(details, dict) else None)
 
 
 def _text(value: Any) -> str | None:
@@ -161,8 +165,9 @@ def retain_until(facts: RecordFacts, policy: RetentionPolicy = DEFAULT_POLICY) -
         # A concern about a pupil always names one; were none recorded, the youngest child there could be.
         children = facts.children or (ChildFacts(),)
         return max(birthday(birth_date(c, facts.reported_on), policy.child_age) for c in children)
-    if kind is RetentionKind.STAFF:
-        return add_years(facts.reported_on, policy.staff_years)
+    if kind is RetentionKind.STAFF:  # until normal retirement age or the years given, whichever is longer
+        years = add_years(facts.reported_on, policy.staff_years)
+        return max(years, birthday(facts.adult_born, policy.retirement_age)) if facts.adult_born else years
     return add_years(facts.reported_on, policy.other_years)
 
 

@@ -51,7 +51,8 @@ def _subject(answers: ReportAnswers) -> list[Block]:
         return [context("*Child*" if len(answers.children) == 1 else "*Children*"), typed_text(_children(answers))]
     if answers.subject.is_adult:
         threshold = "An allegation of harm" if answers.threshold == "harm" else "A low-level concern"
-        who = " · ".join(p for p in (answers.adult_name, answers.adult_role) if p)
+        born = f"born {answers.adult_date_of_birth:%-d %b %Y}" if answers.adult_date_of_birth else None
+        who = " · ".join(p for p in (answers.adult_name, answers.adult_role, born) if p)
         blocks = [context(f"*About {SUBJECT_WORDS[answers.subject]}* · {threshold}")]
         if answers.adult_user:
             blocks.append(section(f"In the workspace: {mention(answers.adult_user)}"))

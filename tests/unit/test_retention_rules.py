@@ -109,3 +109,17 @@ def test_the_facts_come_from_the_stored_report_and_anything_unreadable_counts_as
                                ChildFacts(None, None))
     assert facts_from("pupil", None, AUTUMN).children == ()
     assert retain_until(facts) == date(2051, 11, 24)  # child C could be as young as can be
+
+
+def test_with_the_adults_date_of_birth_an_allegation_is_kept_to_retirement_age_or_10_years_whichever_is_longer() -> None:
+    young = RecordFacts(SubjectKind.STAFF, AUTUMN, adult_born=date(1996, 3, 2))  # 30: retirement is further off
+    assert retain_until(young) == date(2063, 3, 2)  # their 67th birthday
+    near = RecordFacts(SubjectKind.HEADTEACHER, AUTUMN, adult_born=date(1962, 6, 1))  # 64: ten years is longer
+    assert retain_until(near) == date(2036, 11, 24)
+    assert retain_until(young, RetentionPolicy(retirement_age=68)) == date(2064, 3, 2)
+
+
+def test_the_adults_date_of_birth_is_read_from_the_report() -> None:
+    facts = facts_from(SubjectKind.STAFF, {"adult_date_of_birth": "1996-03-02", "children": []}, AUTUMN)
+    assert facts.adult_born == date(1996, 3, 2)
+    assert facts_from(SubjectKind.STAFF, {"adult_date_of_birth": "not a date"}, AUTUMN).adult_born is None
