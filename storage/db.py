@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.crypto import Keyring, attach
+from storage.sqlite_writer import serialise_writes
 
 
 class DatabaseUrlError(ValueError):
@@ -67,6 +68,11 @@ def _patient_again(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
 
 
+def _writer_wait(info: dict[str, Any]) -> float:
+    """How long a connection waits for its turn to write: as long as its busy timeout would."""
+    return (INTERACTIVE_WAIT_MS if info.get(_INTERACTIVE) else BUSY_WAIT_MS) / 1000
+
+
 def _read_only_is_a_disconnect(context: Any) -> None:
     """A SQLite connection opened while the file could not be written stays read-only for good: treat that
     error as a lost connection, so the pool opens fresh ones and writing works again once the file can be
@@ -98,6 +104,8 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "checkin", _patient_again)
             event.listen(self.engine, "handle_error", _read_only_is_a_disconnect)
+            if not in_memory:
+                serialise_writes(self.engine, str(Path(parsed.database).resolve()), _writer_wait)
         attach(self.engine.dialect, self.keyring)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -215,19 +215,21 @@ def test_a_step_saved_while_the_rotation_runs_is_never_overwritten(db: Database,
     saved = []
 
     def reporter_saves_a_step(_conn, _cursor, statement: str, *_args: object) -> None:
-        if statement.lstrip().upper().startswith("UPDATE DRAFTS") and not saved:
+        if statement.lstrip().upper().startswith("SELECT DRAFTS.ID") and not saved:
             saved.append(True)  # between the rotation reading the draft and writing it back
             with db.session() as session:
                 save_answers(session.get_one(Draft, draft_id), {"child_name_1": "Saved Meanwhile"}, clock.now())
 
-    event.listen(newer.engine, "before_cursor_execute", reporter_saves_a_step)
+    # Once the rotation has read the draft, before it writes (and so before it takes its turn to write,
+    # storage.sqlite_writer), the reporter's next step is saved.
+    event.listen(newer.engine, "after_cursor_execute", reporter_saves_a_step)
     try:
         try:
             rotate(newer, clock.now())
         except OperationalError:
             pass  # SQLite: the rotation stops (run it again); it must not win over the reporter
     finally:
-        event.remove(newer.engine, "before_cursor_execute", reporter_saves_a_step)
+        event.remove(newer.engine, "after_cursor_execute", reporter_saves_a_step)
         newer.dispose()
     assert saved
     with db.session() as session:
