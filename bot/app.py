@@ -14,7 +14,6 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 
-from bot.dedupe import dedupe_events
 from bot import failures
 from bot.logs import ContextExecutor, request_middleware
 from bot.listeners import (
@@ -31,10 +30,15 @@ NOT_INSTALLED = ("concernbot is not installed in this workspace: ask whoever loo
 LISTENER_THREADS = 64
 
 
+def listener_pool() -> ContextExecutor:
+    return ContextExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
+
+
 def create_app(*, signing_secret: str, client: WebClient, services: Services, metrics: Metrics | None = None,
                identity: BotIdentity | None = None, oauth: OAuthSettings | None = None,
-               middleware: Sequence[Callable[..., Any]] = ()) -> App:
-    """Token mode (`identity`: one workspace's bot token) or OAuth mode (`oauth`: installed into many)."""
+               middleware: Sequence[Callable[..., Any]] = (), listeners: ContextExecutor | None = None) -> App:
+    """Token mode (`identity`: one workspace's bot token) or OAuth mode (`oauth`: installed into many).
+    `listeners`: the pool Bolt runs the listeners on (one of LISTENER_THREADS threads by default)."""
     def authorize(team_id: str | None) -> AuthorizeResult | None:
         # One workspace per token: a request from any other team is not ours to answer.
         return identity.authorize_result if identity is not None and team_id == identity.team_id else None
@@ -46,13 +50,12 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, me
         user_facing_authorize_error_message=NOT_INSTALLED,
         # Bolt runs each listener (its ack, then the slow part) on this pool; with Bolt's default of 5
         # threads, five slow Web API calls would leave the sixth request unacknowledged past 3 seconds.
-        listener_executor=ContextExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+        listener_executor=listeners or listener_pool(),
     )
     app.use(failures.keep_acknowledged)
     app.use(request_middleware(metrics.count_request if metrics else None))
     app.use(inject(services))
     app.use(workspace_of_request)
-    app.use(dedupe_events)  # an event Slack delivers again is acknowledged and goes no further
     for extra in middleware:
         app.use(extra)
     report.register(app)

@@ -14,6 +14,7 @@ from bot.payloads import BlockActions, SlashCommand, TeamJoin
 from bot.render import aup as render
 from bot.render.form import notice_view
 from bot.services import services_of
+from bot.dedupe import once_per_event
 from flows.aup import is_staff
 from storage import aup
 from storage.aup import SignResult
@@ -129,4 +130,4 @@ def register(app: App) -> None:
     app.action(render.LINK_ACTION)(on_link)
     app.action(render.SHOW_UNSIGNED_ACTION)(on_show_unsigned)
     app.command(COMMAND)(on_aup_command)
-    app.event("team_join")(on_team_join)
+    app.event("team_join")(once_per_event(on_team_join))

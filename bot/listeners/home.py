@@ -11,6 +11,7 @@ from bot.listeners.admin import workspace_admin
 from bot.payloads import AppHomeOpened
 from bot.render.home import home_view
 from bot.services import Services, services_of
+from bot.dedupe import once_per_event
 from storage.home import home_for
 from storage.schools import ensure_school
 
@@ -31,4 +32,4 @@ def on_home_opened(ack: Ack, body: dict[str, Any], event: dict[str, Any], client
 
 
 def register(app: App) -> None:
-    app.event("app_home_opened")(on_home_opened)
+    app.event("app_home_opened")(once_per_event(on_home_opened))

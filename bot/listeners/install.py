@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.services import services_of
+from bot.dedupe import once_per_event
 from storage.installs import Reach, installed_since, mark_removed, org_schools, reach_of, record_install
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def on_access_revoked(ack: Ack, event: dict[str, Any], context: Any) -> None:
 
 
 def register(app: App) -> None:
-    app.event("app_uninstalled")(on_removed)
-    app.event("tokens_revoked")(on_removed)
-    app.event("team_access_granted")(on_access_granted)
-    app.event("team_access_revoked")(on_access_revoked)
+    app.event("app_uninstalled")(once_per_event(on_removed))
+    app.event("tokens_revoked")(once_per_event(on_removed))
+    app.event("team_access_granted")(once_per_event(on_access_granted))
+    app.event("team_access_revoked")(once_per_event(on_access_revoked))

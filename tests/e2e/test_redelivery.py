@@ -60,12 +60,14 @@ def test_team_join_delivered_again_asks_the_joiner_once(bot: Runtime, slack: Sla
         # A retry of a delivery that never reached us (the network lost it) is handled as the first.
         assert slack.send_envelope(late, extra_headers={"X-Slack-Retry-Num": "2",
                                                         "X-Slack-Retry-Reason": "http_error"}).status == 200
+        # Each delivery is claimed after its acknowledgement, by the listener: wait for all four to run.
+        wait_for(lambda: _requests(bot) == {"U0NEW1": 1, "U0NEW2": 1, "U0NEW3": 1}, what="one request each")
+        wait_for(lambda: sum("delivered again" in m for m in caplog.messages) == 2, what="both repeats seen")
     assert "event EvJOIN00001 was delivered again (retry 1, http_timeout): it is handled already, so it is " \
            "acknowledged and ignored" in caplog.messages
     assert "Slack retried event EvJOIN00003 (retry 2, http_error) that never reached us: handling it now" \
            in caplog.messages
     assert _seen(bot) == ["EvJOIN00001", "EvJOIN00002", "EvJOIN00003"]
-    wait_for(lambda: _requests(bot) == {"U0NEW1": 1, "U0NEW2": 1, "U0NEW3": 1}, what="one request each")
     run_day(bot, clock, datetime(2026, 11, 25, 8, 0, tzinfo=LONDON))  # their first school day
     assert [len(aup_messages(slack, u)) for u in ("U0NEW1", "U0NEW2", "U0NEW3")] == [1, 1, 1]
     assert _listener_errors(bot) == 0  # the racing pair never ran the listener twice
