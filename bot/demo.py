@@ -137,7 +137,7 @@ def run_demo(out: TextIO, database_url: str | None = None) -> int:
         for warning in runtime.check():
             print(f"  ! {warning}", file=out)
         print(file=out)
-        concern_id = _story(SlackSimulator(sandbox, runtime.url, secret), runtime)
+        concern_id = _story(SlackSimulator(sandbox, runtime.url, secret, settled=runtime.listeners_done), runtime)
         for line in ws.timeline:
             print(f"  {line}", file=out)
         print("\nThe record's event log (who did what, when; never the content):", file=out)

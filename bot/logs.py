@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -143,7 +144,32 @@ def request_middleware(count: Callable[[dict[str, Any]], None] | None = None) ->
 
 
 class ContextExecutor(ThreadPoolExecutor):
-    """Runs each task in a copy of the submitter's context, so a listener's log lines keep its request id."""
+    """Runs each task in a copy of the submitter's context, so a listener's log lines keep its request id;
+    and knows when nothing it was given is still running (`wait_idle`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._running = 0
+        self._idle = threading.Condition()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+        with self._idle:
+            self._running += 1
+        try:
+            future = super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _future: Future[Any] | None) -> None:
+        with self._idle:
+            self._running -= 1
+            if not self._running:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every task given so far has finished; False if some still run after `timeout`."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._running, timeout)

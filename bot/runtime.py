@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import gc
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import calendar_jobs
-from bot.app import create_app
+from bot.app import create_app, listener_pool
 from bot.slack_client import BotIdentity, identify, web_client
 from bot.checks import dsl_channel_problem
 from bot.email import Emailer
@@ -114,6 +115,15 @@ def connect_school(settings: Settings, team: str | None) -> tuple[WebClient, Dat
     return client, db, team_id, (school.name if school and school.name else team_id)
 
 
+def freeze_start_up_objects() -> None:
+    """What a serving process made while starting (modules, the app, its caches) lives as long as it does:
+    moved out of the garbage collector's reach, so a full collection, which stops every thread, walks only
+    what requests have made since. Without it, full collections of 20-90 ms were seen during a burst of
+    requests, each one holding up every request in flight (tests/bench/latency.py)."""
+    gc.collect()
+    gc.freeze()
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -170,9 +180,10 @@ class Runtime:
         services = Services(db=self.db, clock=self.clock, codec=MetadataCodec(secret),
                             default_timezone=tz, kick_outbox=self._worker.kick, workspaces=self.workspaces)
         # Bolt's client carries no token: each request gets one from `authorize`, with this base URL.
+        self.listeners = listener_pool()
         self.app = create_app(signing_secret=secret, client=web_client(None, self.settings.slack_api_url),
                               identity=self.identity, oauth=oauth, middleware=extra, services=services,
-                              metrics=self.metrics)
+                              metrics=self.metrics, listeners=self.listeners)
         # With one school, its problems are printed before serving; with many, each school is checked in the
         # background once serving (a slow Slack must not hold a worker's start past gunicorn's timeout).
         self.warnings = self.check() if self.identity is not None else []
@@ -184,6 +195,10 @@ class Runtime:
             self.workspaces.forget(team_id)
         if self._worker is not None:
             self._worker.kick()
+
+    def listeners_done(self, timeout: float = 10) -> bool:
+        """Wait until every listener set off so far has finished (for the sandbox's simulated people)."""
+        return self.listeners.wait_idle(timeout)
 
     @property
     def client(self) -> WebClient:

@@ -166,4 +166,4 @@ def bot(db: Database, sandbox: SandboxServer, clock: ManualClock, migrated_url: 
 
 @pytest.fixture
 def slack(bot: Runtime, sandbox: SandboxServer) -> SlackSimulator:
-    return SlackSimulator(sandbox, bot.url, SIGNING_SECRET)
+    return SlackSimulator(sandbox, bot.url, SIGNING_SECRET, settled=bot.listeners_done)

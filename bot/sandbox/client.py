@@ -95,8 +95,13 @@ class SlackSimulator:
     Slack sends it, and says whether the app was installed org-wide (`is_enterprise_install`).
     """
 
-    def __init__(self, sandbox: SandboxServer, bot_url: str, signing_secret: str, team_id: str | None = None) -> None:
+    def __init__(self, sandbox: SandboxServer, bot_url: str, signing_secret: str, team_id: str | None = None,
+                 settled: Callable[[], object] | None = None) -> None:
+        """`settled`, when given, is called after each request is answered and returns once the bot has done
+        what the request set off (the bot answers Slack first and does the work after): a person who clicks
+        looks at the result, and a test reads it then."""
         self.sandbox = sandbox
+        self._settled = settled
         self.ws = sandbox.workspaces[team_id] if team_id else sandbox.workspace
         self.bot_url = bot_url.rstrip("/")
         self.events_url = self.bot_url + "/slack/events"
@@ -126,9 +131,12 @@ class SlackSimulator:
         request = urllib.request.Request(self.events_url, data=body.encode(), headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=15) as reply:
-                return BotResponse(reply.status, reply.read().decode())
+                answer = BotResponse(reply.status, reply.read().decode())
         except urllib.error.HTTPError as exc:
-            return BotResponse(exc.code, exc.read().decode())
+            answer = BotResponse(exc.code, exc.read().decode())
+        if self._settled is not None:
+            self._settled()
+        return answer
 
     def signed_headers(self, body: bytes, content_type: str, *, timestamp: int | None = None) -> dict[str, str]:
         """Slack's headers for exactly these bytes (which need not be UTF-8), signed with the app's secret."""

@@ -75,6 +75,6 @@ def schools(db, two_workspaces: SandboxServer, clock, migrated_url: str, mailbox
     runtime = Runtime(oauth_settings(two_workspaces, migrated_url, mailbox.port), clock=clock, sweeps_every=3600,
                       calendar_jobs=False).start(port=0)
     two_workspaces.oauth_app(CLIENT_ID, CLIENT_SECRET, redirect_url=f"{runtime.url}/slack/oauth_redirect")
-    yield Schools(runtime, two_workspaces, SlackSimulator(two_workspaces, runtime.url, SIGNING_SECRET, TEAM_ID),
-                  SlackSimulator(two_workspaces, runtime.url, SIGNING_SECRET, TEAM_ID2))
+    yield Schools(runtime, two_workspaces, SlackSimulator(two_workspaces, runtime.url, SIGNING_SECRET, TEAM_ID, settled=runtime.listeners_done),
+                  SlackSimulator(two_workspaces, runtime.url, SIGNING_SECRET, TEAM_ID2, settled=runtime.listeners_done))
     runtime.stop()

@@ -65,7 +65,7 @@ def proxied(db: Database, sandbox: SandboxServer, clock: ManualClock, migrated_u
                       sweeps_every=3600, calendar_jobs=False).build()
     apply_school_file(runtime.client, TEAM_ID, runtime.db, demo_school_file(), clock.now())
     runtime.start(port=0)
-    yield runtime, SlackSimulator(sandbox, runtime.url, SIGNING_SECRET), proxy
+    yield runtime, SlackSimulator(sandbox, runtime.url, SIGNING_SECRET, settled=runtime.listeners_done), proxy
     runtime.stop()
     proxy.close()
 

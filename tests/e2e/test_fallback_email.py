@@ -117,7 +117,7 @@ def ops_bot(db: Database, sandbox: SandboxServer, clock: ManualClock, migrated_u
 
 def test_fallback_email_setting_serves_a_school_with_no_address_after_the_wait_it_sets(
         ops_bot: Runtime, sandbox: SandboxServer, clock: ManualClock, mailbox: MailServer) -> None:
-    slack = SlackSimulator(sandbox, ops_bot.url, SIGNING_SECRET)
+    slack = SlackSimulator(sandbox, ops_bot.url, SIGNING_SECRET, settled=ops_bot.listeners_done)
     _report_while_slack_is_down(slack, ops_bot)
     _slack_down_until(ops_bot, clock, 4.9)
     assert mailbox.box.messages == []

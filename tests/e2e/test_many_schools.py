@@ -265,9 +265,9 @@ def test_a_deployment_for_listed_schools_refuses_any_other(two_workspaces, migra
     bot = Runtime(settings, clock=clock, sweeps_every=3600, calendar_jobs=False).start(port=0)
     try:
         two_workspaces.oauth_app(CLIENT_ID, CLIENT_SECRET, redirect_url=f"{bot.url}/slack/oauth_redirect")
-        refused = SlackSimulator(two_workspaces, bot.url, SIGNING_SECRET, TEAM_ID2).install(B_HEAD)
+        refused = SlackSimulator(two_workspaces, bot.url, SIGNING_SECRET, TEAM_ID2, settled=bot.listeners_done).install(B_HEAD)
         assert refused.status == 403 and "serves only the schools its operator lists" in refused.body
-        assert "installed in Oakfield" in SlackSimulator(two_workspaces, bot.url, SIGNING_SECRET, TEAM_ID).install(
+        assert "installed in Oakfield" in SlackSimulator(two_workspaces, bot.url, SIGNING_SECRET, TEAM_ID, settled=bot.listeners_done).install(
             TOM).body
         with bot.db.session() as session:
             assert session.get(School, TEAM_ID2) is None

@@ -29,7 +29,7 @@ def bare_bot(db, sandbox: SandboxServer, clock: ManualClock, migrated_url: str) 
 
 def test_a_concern_is_kept_and_the_admins_are_told_to_set_up(bare_bot: Runtime, sandbox: SandboxServer) -> None:
     sandbox.workspace.add_user(SandboxUser("U0ITLEAD", "it.lead", "Ivy Lead", is_admin=True))
-    slack = SlackSimulator(sandbox, bare_bot.url, SIGNING_SECRET)
+    slack = SlackSimulator(sandbox, bare_bot.url, SIGNING_SECRET, settled=bare_bot.listeners_done)
     report(slack, AMY)
     told = wait_for(lambda: slack.ws.dms_to("U0ITLEAD"), what="the workspace admin to be told")
     assert "nobody is set up to receive it yet" in told[0].text and "Set up concernbot" in told[0].text
