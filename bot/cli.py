@@ -18,7 +18,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.logs import configure as configure_logging
 from bot.backup import BackupError
-from bot.runtime import Runtime, connect_school, connect_to_slack, database_for, open_database
+from bot.runtime import (
+    Runtime, connect_school, connect_to_slack, database_for, freeze_start_up_objects, open_database,
+)
 from bot.export import ExportRefused
 from bot.school_setup import SetupError, apply_school_file
 from bot.settings import ConfigError, Settings, load_settings
@@ -124,6 +126,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
                           "or choose another with --port.") from None
     for warning in runtime.warnings:
         log.warning("%s", warning)
+    freeze_start_up_objects()
     # SIGTERM (a container or systemd stopping us) and SIGINT (Ctrl-C) both stop cleanly: set here, so an
     # inherited "ignore SIGINT" (a background job) cannot leave the bot deaf to them.
     stopping = threading.Event()

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.http import wsgi_app
 from bot.metrics import MULTIPROCESS_DIR
-from bot.runtime import Runtime
+from bot.runtime import Runtime, freeze_start_up_objects
 from bot.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class WorkerServer(BaseApplication):  # type: ignore[misc]
             log.error("a worker could not start: %s", exc if isinstance(exc, ConfigError) else type(exc).__name__)
             raise SystemExit(WORKER_BOOT_ERROR) from None
         self._runtime = runtime
+        freeze_start_up_objects()
         token = self._settings.metrics_token.get_secret_value() if self._settings.metrics_token else None
         return wsgi_app(runtime.app, runtime.health, runtime.metrics, token)
 

@@ -221,6 +221,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver listens with a backlog of 5: a bot opening connections from many threads at once had
+    # some reset before they were accepted, which Slack's servers never do.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], tenants: Tenants) -> None:
         super().__init__(address, _Handler)

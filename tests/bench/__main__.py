@@ -24,16 +24,16 @@ def _machine() -> str:
 def _latency(databases: list[str], requests: int, workers: int) -> bool:
     print(f"\n## Acknowledgement latency ({requests} requests per kind, {latency.CONCURRENCY} connections, "
           f"{workers} bot process{'es' if workers > 1 else ''}; ms)\n")
-    print("| database | request | p50 | p95 | p99 | floor p50 | floor p99 | p99 / floor | req/s | errors | bar |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| database | request | p50 | p95 | p99 | floor p50 | floor p99 | p99 / floor | req/s | errors | done | bar |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     passed = True
     for database in databases:
         with fresh_database(database) as url:
             for row in latency.measure(database, url, requests, workers):
                 b, f = row.bot, row.floor
-                bar = "p99 < 150" + (", ≤ 3× floor" if row.kind in latency.BUTTON_KINDS else "")
+                bar = "p99 < 150" + (", ≤ 3× floor" if row.kind in latency.BUTTON_KINDS else "") + ", all done"
                 print(f"| {database} | {row.kind} | {b.p50:.1f} | {b.p95:.1f} | {b.p99:.1f} | {f.p50:.1f} | "
-                      f"{f.p99:.1f} | {row.ratio:.2f} | {b.per_second:.0f} | {b.errors} | "
+                      f"{f.p99:.1f} | {row.ratio:.2f} | {b.per_second:.0f} | {b.errors} | {row.done} | "
                       f"{'pass' if row.passes else 'FAIL'} ({bar}) |", flush=True)
                 passed &= row.passes
     return passed
