@@ -9,15 +9,16 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from flows.clock import Clock
+from flows.concern import Category, Urgency
 from flows.handling import ActionKind
 from flows.incident_log import Filters
-from flows.report_form import ReportAnswers
+from flows.report_form import YEAR_GROUP_LABELS
 from storage import incident_log
 from storage.db import Database
 from storage.models import School
@@ -63,23 +64,34 @@ def export_incidents(db: Database, clock: Clock, team_id: str, viewer: str, filt
     return count
 
 
-ACTION_KINDS = frozenset(k.value for k in ActionKind)
+# Labels by stored value, looked up once per export's thousands of rows rather than built per row.
+CATEGORY_LABELS = {c.value: c.label for c in Category}
+URGENCY_LABELS = {u.value: u.label for u in Urgency}
+ACTION_LABELS = {k.value: k.label for k in ActionKind}
+REFERRAL_KINDS = frozenset(k.value for k in ActionKind if k.is_referral)
 
 
 def _incident_row(row: incident_log.IncidentRow, zone: ZoneInfo) -> list[object]:
     c = row.concern
-    answers = ReportAnswers.model_validate(c.details)
-    kinds = [ActionKind(a.kind) for a in row.actions if a.kind in ACTION_KINDS]
+    kinds = [a.kind for a in row.actions if a.kind in ACTION_LABELS]
     outcome = next((a.note for a in reversed(row.actions) if a.kind == "outcome"), "")
     wait = round((c.acknowledged_at - c.reported_at).total_seconds() / 60, 1) if c.acknowledged_at else ""
     local = lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t else ""  # noqa: E731
     return [
-        c.reference, local(c.reported_at), c.occurred_on.isoformat(), c.reported_late, answers.category.label,
-        answers.urgency.label, c.status, "; ".join(f"{ch.name} ({ch.year_group_label})" for ch in answers.children),
+        c.reference, local(c.reported_at), c.occurred_on.isoformat(), c.reported_late, CATEGORY_LABELS[c.category],
+        URGENCY_LABELS[c.urgency], c.status, _children(c.details),
         c.reporter_id, c.acknowledged_by or "", local(c.acknowledged_at), wait, c.escalation_level,
-        c.assigned_to or "", "; ".join(k.label for k in kinds), "; ".join(k.label for k in kinds if k.is_referral),
+        c.assigned_to or "", "; ".join(ACTION_LABELS[k] for k in kinds),
+        "; ".join(ACTION_LABELS[k] for k in kinds if k in REFERRAL_KINDS),
         c.immediate_referral, local(c.closed_at), outcome or "",
     ]
+
+
+def _children(details: dict[str, Any]) -> str:
+    """Each child named in the report, with their year group, read from the stored answers as they are: the
+    category and urgency are the concern's own columns, so the whole report need not be parsed."""
+    return "; ".join(f"{child['name']} ({YEAR_GROUP_LABELS.get(child['year_group'], child['year_group'])})"
+                     for child in details.get("children") or ())
 
 
 def export_summary(db: Database, team_id: str, viewer: str, filters: Filters, out: TextIO) -> None:
