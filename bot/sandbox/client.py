@@ -122,7 +122,8 @@ class SlackSimulator:
 
     # -- transport -----------------------------------------------------------------------------
     def post(self, body: str, content_type: str, *, timestamp: int | None = None,
-             signature: str | None = None, extra_headers: dict[str, str] | None = None) -> BotResponse:
+             signature: str | None = None, extra_headers: dict[str, str] | None = None,
+             settle: bool = True) -> BotResponse:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
                    "X-Slack-Signature": signature if signature is not None
@@ -134,9 +135,14 @@ class SlackSimulator:
                 answer = BotResponse(reply.status, reply.read().decode())
         except urllib.error.HTTPError as exc:
             answer = BotResponse(exc.code, exc.read().decode())
+        if settle:
+            self.settle()
+        return answer
+
+    def settle(self) -> None:
+        """Return once the bot has done what the requests so far set off (see `settled`)."""
         if self._settled is not None:
             self._settled()
-        return answer
 
     def signed_headers(self, body: bytes, content_type: str, *, timestamp: int | None = None) -> dict[str, str]:
         """Slack's headers for exactly these bytes (which need not be UTF-8), signed with the app's secret."""
@@ -194,8 +200,9 @@ class SlackSimulator:
         view = {**opened.view, "state": {"values": state_values(opened.view, answers or {})}}
         payload = {"type": "view_submission", **self._who(user_id), "api_app_id": API_APP_ID,
                    "trigger_id": self.ws.issue_trigger(user_id), "view": view, "response_urls": []}
-        response = self.post_payload(payload)
-        self._apply_view_response(opened, response)
+        response = self.post_payload(payload, settle=False)
+        self._apply_view_response(opened, response)  # what the answer shows comes before what follows it
+        self.settle()
         return response
 
     def _apply_view_response(self, opened: OpenView, response: BotResponse) -> None:
