@@ -169,6 +169,10 @@ class ContextExecutor(ThreadPoolExecutor):
             if not self._running:
                 self._idle.notify_all()
 
+    def busy(self) -> bool:
+        """Whether anything it was given is still queued or running."""
+        return self._running > 0
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every task given so far has finished; False if some still run after `timeout`."""
         with self._idle:

@@ -171,7 +171,8 @@ class Runtime:
                                    broadcast_rate=self.settings.slack_broadcast_rate,
                                    fallback=FallbackPolicy(
                                        timedelta(minutes=self.settings.notify_fallback_after_minutes),
-                                       self.settings.fallback_email))
+                                       self.settings.fallback_email),
+                                   people_waiting=lambda: self.listeners.busy())
         self._worker = OutboxWorker(self.sender)
         self.escalations = EscalationSweep(self.db, self.clock, self._worker.kick)
         self.school_day = SchoolDaySweep(self.db, self.clock, self._worker.kick)

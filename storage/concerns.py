@@ -9,7 +9,8 @@ import logging
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from flows.concern import Role, Status, Urgency
 from flows.escalation import TOP, URGENT_PAGED, pages_everyone
@@ -157,6 +158,10 @@ def email_failed(session: Session, team_id: str, concern_id: int, to: str, now: 
                   "check SMTP and the school's contacts", concern.id, to)
 
 
+# Acknowledging reads the routing and the status, never what was reported (sealed; most of the row).
+UNREAD_DETAILS = defer(Concern.details, raiseload=True)
+
+
 def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | None:
     return session.scalars(
         select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)
@@ -166,7 +171,8 @@ def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | N
 def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
                 now: datetime) -> Outcome:
     """First press wins: a conditional update, so two people pressing at once give one acknowledgement."""
-    concern = find_concern(session, team_id, concern_id)
+    concern = session.scalars(select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)
+                              .options(UNREAD_DETAILS)).first()
     if concern is None:
         return Outcome(Result.NOT_FOUND)
     if not may_handle(session, concern, actor_id):
@@ -178,9 +184,12 @@ def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
         .values(status=Status.ACKNOWLEDGED.value, acknowledged_by=actor_id, acknowledged_at=now,
                 escalate_at=None)
     ).rowcount  # type: ignore[attr-defined]
-    session.refresh(concern)
     if not won:
+        session.refresh(concern)  # who was first, and when
         return Outcome(Result.ALREADY, summarise(concern))
+    for name, value in (("status", Status.ACKNOWLEDGED.value), ("acknowledged_by", actor_id),
+                        ("acknowledged_at", now), ("escalate_at", None)):
+        set_committed_value(concern, name, value)  # as written: no need to read the row back
     session.add(StatusChange(team_id=team_id, concern_id=concern.id, from_status=Status.NEW.value,
                              to_status=Status.ACKNOWLEDGED.value, actor_id=actor_id, at=now))
     log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGED, actor_id, now)

@@ -45,7 +45,8 @@ def on_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond, context: An
         return
     with svc.db.session(interactive=True) as session:  # a failure is told in the channel (bot.failures)
         outcome = acknowledge(session, action.team.id, concern_id, action.user.id, svc.clock.now())
-        tz = _timezone(session, action.team.id, svc.default_timezone)
+        # The school's time zone only for telling a second presser when the first one was.
+        tz = _timezone(session, action.team.id, svc.default_timezone) if outcome.result is Result.ALREADY else ""
     if outcome.result is Result.DONE:
         reference = outcome.summary.reference if outcome.summary else str(concern_id)
         log.info("concern %s acknowledged", reference, extra={"concern": reference})

@@ -205,16 +205,12 @@ class Row:
         return under and (self.ratio <= 3 if self.kind in BUTTON_KINDS else True)
 
 
-def _done(stage: Stage, kind: str, requests: int, timeout: float = 60) -> int:
-    """The measured requests' effects, once they stop growing (or after `timeout`)."""
-    deadline, last = time.monotonic() + timeout, -1
-    while time.monotonic() < deadline:
-        now = stage.done(kind, WARM_UP, requests)
-        if now >= requests or now == last:
-            return now
-        last = now
-        time.sleep(1)
-    return last
+def _done(stage: Stage, kind: str, requests: int, timeout: float = 30) -> int:
+    """The measured requests' effects: all of them, or as many as there are after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (done := stage.done(kind, WARM_UP, requests)) < requests and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return done
 
 
 def measure(database: str, database_url: str, requests: int = REQUESTS, workers: int = 1) -> list[Row]:
