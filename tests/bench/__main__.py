@@ -21,21 +21,31 @@ def _machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
-def _latency(databases: list[str], requests: int, workers: int) -> bool:
+def _latency(databases: list[str], requests: int, workers: int, scales: list[int]) -> bool:
     print(f"\n## Acknowledgement latency ({requests} requests per kind, {latency.CONCURRENCY} connections, "
           f"{workers} bot process{'es' if workers > 1 else ''}; ms)\n")
-    print("| database | request | p50 | p95 | p99 | floor p50 | floor p99 | p99 / floor | req/s | errors | done | bar |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    passed = True
+    print("| database | other schools' concerns | request | p50 | p95 | p99 | floor p50 | floor p99 | p99 / floor | "
+          "req/s | errors | done | bar |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    passed, notes = True, []
     for database in databases:
-        with fresh_database(database) as url:
-            for row in latency.measure(database, url, requests, workers):
+        for scale in scales:
+            others = trust.FULL * scale // trust.SCALES[-1]
+            with fresh_database(database) as url:
+                rows, reminded = latency.measure(database, url, requests, workers, scale)
+            for row in rows:
                 b, f = row.bot, row.floor
                 bar = "p99 < 150" + (", ≤ 3× floor" if row.kind in latency.BUTTON_KINDS else "") + ", all done"
-                print(f"| {database} | {row.kind} | {b.p50:.1f} | {b.p95:.1f} | {b.p99:.1f} | {f.p50:.1f} | "
-                      f"{f.p99:.1f} | {row.ratio:.2f} | {b.per_second:.0f} | {b.errors} | {row.done} | "
+                print(f"| {database} | {others:,} | {row.kind} | {b.p50:.1f} | {b.p95:.1f} | {b.p99:.1f} | "
+                      f"{f.p50:.1f} | {f.p99:.1f} | {row.ratio:.2f} | {b.per_second:.0f} | {b.errors} | {row.done} | "
                       f"{'pass' if row.passes else 'FAIL'} ({bar}) |", flush=True)
                 passed &= row.passes
+            notes.append(f"- {database}, {others:,} other concerns: {reminded.due} reminders fell due during the run; "
+                         f"{reminded.escalated} went out ({reminded.messages} messages), {reminded.repeats} twice: "
+                         f"{'pass' if reminded.passes else 'FAIL'}")
+            passed &= reminded.passes
+    print("\nReminders falling due while the requests were timed (each must go out once):\n")
+    print("\n".join(notes))
     return passed
 
 
@@ -111,13 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--databases", default=",".join(KINDS), help="comma-separated: sqlite,postgresql")
     parser.add_argument("--requests", type=int, default=latency.REQUESTS)
     parser.add_argument("--workers", type=int, default=1, help="the bot's HTTP worker processes (serve --workers)")
+    parser.add_argument("--scales", default="0", help="latency: comma-separated sixteenths of a 100,000-concern "
+                        "trust put in the database beside the school first (growth: 1,4,16)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     print(f"# concernbot benchmarks\n\nMachine: {_machine()}")
     databases = [d for d in args.databases.split(",") if d]
     passed = True
     if "latency" in args.only.split(","):
-        passed &= _latency(databases, args.requests, args.workers)
+        passed &= _latency(databases, args.requests, args.workers, [int(x) for x in args.scales.split(",")])
     if "footprint" in args.only.split(","):
         passed &= _footprint(databases)
     if "trust" in args.only.split(","):

@@ -43,6 +43,10 @@ from flows.aup import AupDocument
 from storage.db import Database
 from storage.models import Concern
 from storage.seen_events import SeenEvent
+from bot.scheduler import ESCALATION_SWEEP_SECONDS
+from tests.bench.latency_data import (
+    REMINDERS, REMINDERS_FROM, REMINDERS_OVER, Reminders, add_trust, fall_due_during_run, reminders,
+)
 from tests.bench.load import Body, Figures, envelope, form, hammer, payload
 from tests.bench.processes import BotProcess, FloorProcess
 from tests.e2e.journey import STEPS
@@ -62,6 +66,8 @@ class Stage:
     concerns: list[int]
     views: list[tuple[str, dict[str, Any]]]  # per connection: (user, the form's first step as on screen)
     events: Iterator[int]
+    reminder_references: list[str]  # concerns whose escalation falls due during the run (latency_data)
+    started: float  # time.monotonic() when their clock started
 
     def who(self, user: str) -> dict[str, Any]:
         return {"team": {"id": TEAM_ID, "domain": "sandbox"},
@@ -131,10 +137,12 @@ def _ok(kind: str) -> Callable[[int, bytes], bool] | None:
 
 
 @contextmanager
-def staged(database_url: str, workers: int = 1) -> Iterator[Stage]:
+def staged(database_url: str, workers: int = 1, scale: int = 0) -> Iterator[Stage]:
     """The demo school's bot on this database, its AUP published, 2,100 concerns to acknowledge (posted to
-    the DSL channel already), and 20 people each with the form open. The bot runs as `concernbot serve` in
-    a process of its own, as in production; the sandbox and the load client share this one."""
+    the DSL channel already), 200 more whose escalation falls due during the run, and 20 people each with
+    the form open; with `scale`, a trust's other schools' records beside them (latency_data). The bot runs
+    as `concernbot serve` in a process of its own, as in production; the sandbox and the load client share
+    this one."""
     ws = demo_workspace()
     staff = ws.add_staff(REQUESTS + WARM_UP + CONCURRENCY)
     sandbox = SandboxServer(ws).start()
@@ -142,22 +150,30 @@ def staged(database_url: str, workers: int = 1) -> Iterator[Stage]:
            "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
     server = None
     try:
-        concerns = _prepare(load_settings(**{k.lower(): v for k, v in env.items()}, slack_app_token=None), staff)
+        if scale:
+            db = Database(database_url)
+            db.upgrade()
+            add_trust(db, scale)
+            db.dispose()
+        concerns, reminded = _prepare(load_settings(**{k.lower(): v for k, v in env.items()},
+                                                    slack_app_token=None), staff)
+        started = time.monotonic()
         server = BotProcess(env, ["serve", "--host", "127.0.0.1", "--workers", str(workers)]).start()
         slack = SlackSimulator(sandbox, server.url, SECRET)
         views = []
         for user in staff[-CONCURRENCY:]:
             assert slack.slash_command(user).status == 200
             views.append((user, wait_for(lambda u=user: ws.current_view(u), what="the form").view))
-        yield Stage(server, sandbox, staff, concerns, views, count(1))
+        yield Stage(server, sandbox, staff, concerns, views, count(1), reminded, started)
     finally:
         if server is not None:
             server.stop()
         sandbox.stop()
 
 
-def _prepare(settings: Settings, staff: list[str]) -> list[int]:
-    """Set up the school, publish its AUP, and report the concerns; their alerts are sent before timing."""
+def _prepare(settings: Settings, staff: list[str]) -> tuple[list[int], list[str]]:
+    """Set up the school, publish its AUP, and report the concerns; their alerts are sent before timing.
+    Returns the concerns to acknowledge, and the references of those set to fall due during the run."""
     bot = Runtime(settings, calendar_jobs=False).build()
     now = datetime.now(timezone.utc)
     try:
@@ -165,10 +181,12 @@ def _prepare(settings: Settings, staff: list[str]) -> list[int]:
         publish_aup(bot.client, bot.db, TEAM_ID, AupDocument(version="bench", text="Use school devices well."),
                     HELEN, now)
         concerns = [report(bot.db, now, team=TEAM_ID, reporter=user).id for user in staff[:REQUESTS + WARM_UP]]
+        later = [report(bot.db, now, team=TEAM_ID, reporter=user) for user in staff[:REMINDERS]]
         bot.sender.drain_all()
+        fall_due_during_run(bot.db, [c.id for c in later], now)
     finally:
         bot.stop()
-    return concerns
+    return concerns, [c.reference for c in later]
 
 
 def floor_app() -> App:
@@ -213,11 +231,12 @@ def _done(stage: Stage, kind: str, requests: int, timeout: float = 30) -> int:
     return done
 
 
-def measure(database: str, database_url: str, requests: int = REQUESTS, workers: int = 1) -> list[Row]:
+def measure(database: str, database_url: str, requests: int = REQUESTS, workers: int = 1,
+            scale: int = 0) -> tuple[list[Row], Reminders]:
     rows = []
     floor = FloorProcess().start()
     try:
-        with staged(database_url, workers) as stage:
+        with staged(database_url, workers, scale) as stage:
             url = f"{stage.bot.url}/slack/events"
             floor_url = f"{floor.url}/slack/events"
             for kind in KINDS:
@@ -227,6 +246,19 @@ def measure(database: str, database_url: str, requests: int = REQUESTS, workers:
                 bare = hammer(floor_url, SECRET, stage.build(kind, 0), requests, CONCURRENCY)
                 stage.bot.settle()  # what the requests queued goes out between kinds, not during the next
                 rows.append(Row(database, kind, measured, bare, _done(stage, kind, requests)))
+            return rows, _reminders(stage)
     finally:
         floor.stop()
-    return rows
+
+
+def _reminders(stage: Stage) -> Reminders:
+    """Once every reminder's time has come and a sweep or two has passed, what went out."""
+    last_due = (REMINDERS_FROM + REMINDERS_OVER).total_seconds() + 2 * ESCALATION_SWEEP_SECONDS
+    deadline = stage.started + last_due + 30
+    while True:
+        stage.bot.settle()
+        found = reminders(stage.sandbox.workspace, stage.reminder_references)
+        if time.monotonic() > deadline or (found.escalated == found.due and
+                                           time.monotonic() > stage.started + last_due):
+            return found
+        time.sleep(1)
