@@ -2,8 +2,9 @@
 
 Each event must hash to its stored hash (else it was edited), follow on from the event before it (else one
 went missing, or was slipped in), keep its place (an event's seq and its insertion order agree, else they
-were reordered), and the chain must run to the count the concern keeps (else its end was cut off, or added
-to). A deleted concern has no chain at all, so it is never reported: retention deletes whole chains.
+were reordered), and the chain must run to the length its head (storage.models_chain) records, ending on the
+event whose hash the head holds (else its end was cut off, added to, or replaced). A deleted concern has no
+chain at all, so it is never reported: retention deletes whole chains.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import groupby
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from storage.events import GENESIS, hash_of
 from flows.references import format_reference
-from storage.models import Concern, ConcernEvent, ReferenceCounter
+from storage.models import Concern, ConcernChain, ConcernEvent, ReferenceCounter
 from storage.retention import RetentionLog
 
 CHUNK = 1000
@@ -51,7 +52,8 @@ class _Chain:
     concern_id: int
     team_id: str
     reference: str
-    length: int  # Concern.event_seq: how many events the bot appended
+    length: int  # ConcernChain.seq: how many events the bot appended
+    head: str = GENESIS  # ConcernChain.head: the hash of the last one
 
 
 def verify(session: Session, team_id: str | None = None) -> list[Broken]:
@@ -97,7 +99,10 @@ def counts(session: Session, team_id: str | None = None) -> tuple[int, int]:
 
 
 def _chains(session: Session, team_id: str | None) -> list[_Chain]:
-    query = select(Concern.id, Concern.team_id, Concern.reference, Concern.event_seq).order_by(Concern.id)
+    """Each concern with its chain's head; a concern whose head row is gone (or never was) counts no events."""
+    query = (select(Concern.id, Concern.team_id, Concern.reference, func.coalesce(ConcernChain.seq, 0),
+                    func.coalesce(ConcernChain.head, literal(GENESIS)))
+             .outerjoin(ConcernChain, ConcernChain.concern_id == Concern.id).order_by(Concern.id))
     if team_id:
         query = query.where(Concern.team_id == team_id)
     return [_Chain(*row) for row in session.execute(query)]
@@ -153,6 +158,8 @@ def check_chain(chain: _Chain, rows: list[ConcernEvent]) -> list[Broken]:
         report(last + 1, Problem.MISSING, f"the last event{'s' * ('-' in gone)} ({gone}) gone")
     elif last > chain.length:
         report(chain.length + 1, Problem.INSERTED, f"more events than the {chain.length} the bot wrote")
+    elif prev is not None and prev.hash != chain.head:  # well hashed, but not the event the bot last wrote
+        report(last, Problem.EDITED, "it is not the last event the bot wrote (the chain's head holds another hash)")
     return [found[seq] for seq in sorted(found)]
 
 

@@ -2,10 +2,11 @@
 
 Each concern's events form a hash chain: event `seq` n holds the hash of event n-1 (`prev_hash`, the fixed
 GENESIS for the first) and its own `hash` over that and its content, so an event edited, removed, or slipped
-in behind the bot's back no longer fits (storage.audit finds it). The concern row counts its events
-(`Concern.event_seq`): appending raises that count first, which takes the row's write lock, so two
-transactions appending to one concern at once queue up rather than both claim the same place; the unique
-(concern_id, seq) is the backstop.
+in behind the bot's back no longer fits (storage.audit finds it). Each chain's head (storage.models_chain:
+its count and its last event's hash) is a narrow row of its own: appending raises the count first, which
+takes that row's write lock, so two transactions appending to one concern at once queue up rather than both
+claim the same place, and hands back the hash to follow, with no lookup of the event before; the unique
+(concern_id, seq) is the backstop. The wide concern row is never rewritten by an append.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import ARRAY, Integer, String, any_, bindparam, insert, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import Concern, ConcernEvent
+from storage.models_chain import ConcernChain
 
 GENESIS = "0" * 64  # the prev_hash of each concern's first event
 
@@ -67,47 +70,99 @@ def hash_of(event: ConcernEvent) -> str:
 def log_event(session: Session, team_id: str, concern_id: int, kind: EventKind, actor_id: str | None,
               at: datetime, **data: Any) -> ConcernEvent:
     """Append an event to the concern's chain (flushed, so it has its id)."""
-    (seq, prev_hash), = _claim(session, [concern_id]).values()
-    data = _as_stored(data)
-    event = ConcernEvent(team_id=team_id, concern_id=concern_id, kind=kind.value, actor_id=actor_id, at=at,
-                         data=data, seq=seq, prev_hash=prev_hash,
-                         hash=chain_hash(prev_hash, team_id, concern_id, seq, kind.value, actor_id, at, data))
+    rows, moved = _append(session, team_id, [concern_id], kind, actor_id, at, _as_stored(data))
+    event = ConcernEvent(**rows[0])
     session.add(event)
     session.flush()
+    _move_heads(session, moved)
     return event
 
 
 def log_events(session: Session, team_id: str, concern_ids: Sequence[int], kind: EventKind,
                actor_id: str | None, at: datetime, **data: Any) -> None:
-    """The same event on many concerns (an export's chunk), each on its own chain, in one insert."""
+    """The same event on many concerns (an export's chunk), each on its own chain: one statement to claim
+    their places, one insert, one statement to move their heads on."""
     if not concern_ids:
         return
-    data = _as_stored(data)
-    claimed = _claim(session, sorted(set(concern_ids)))
-    session.execute(insert(ConcernEvent), [
-        dict(team_id=team_id, concern_id=cid, kind=kind.value, actor_id=actor_id, at=at, data=data, seq=seq,
-             prev_hash=prev, hash=chain_hash(prev, team_id, cid, seq, kind.value, actor_id, at, data))
-        for cid, (seq, prev) in claimed.items()])
+    rows, moved = _append(session, team_id, sorted(set(concern_ids)), kind, actor_id, at, _as_stored(data))
+    session.execute(insert(ConcernEvent.__table__), rows)  # the table, not the ORM: no per-row bookkeeping
+    _move_heads(session, moved)
 
 
-def _claim(session: Session, concern_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
-    """The next place on each concern's chain, with the hash it follows. Raising the count is an UPDATE,
-    which holds the concern row (PostgreSQL) or the database (SQLite) until this transaction ends."""
-    table = Concern.__table__
-    rows = session.execute(update(table).where(table.c.id.in_(concern_ids))
-                           .values(event_seq=table.c.event_seq + 1)
-                           .returning(table.c.id, table.c.event_seq)).all()
-    seqs = {cid: seq for cid, seq in rows}
-    if len(seqs) != len(set(concern_ids)):
-        missing = sorted(set(concern_ids) - set(seqs))
-        raise LookupError(f"no concern with id {missing[0]}: an event needs its concern")
-    previous = {(cid, seq - 1) for cid, seq in seqs.items() if seq > 1}
-    hashes: dict[int, str] = {}
-    if previous:
-        hashes = {cid: h for cid, h in session.execute(
-            select(ConcernEvent.concern_id, ConcernEvent.hash)
-            .where(tuple_(ConcernEvent.concern_id, ConcernEvent.seq).in_(sorted(previous))))}
-    return {cid: (seq, hashes.get(cid, GENESIS) if seq > 1 else GENESIS) for cid, seq in seqs.items()}
+CHAINS = ConcernChain.__table__
+
+
+def _append(session: Session, team_id: str, concern_ids: Sequence[int], kind: EventKind, actor_id: str | None,
+            at: datetime, data: Any) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """The events to insert, each in its place on its chain and hashed, and the heads still to move on to them.
+
+    The places are claimed by one UPDATE raising each chain's count (`RETURNING` the head it leaves alone: the
+    hash the new event follows). It holds the chain's row (PostgreSQL) or the database (SQLite) until this
+    transaction ends, so a second appender waits, and then gets the place and the head the first committed
+    (READ COMMITTED updates, and returns, the row as it is once the lock is free); the concern row itself is not
+    touched. Pending changes to the concern are flushed before it (Session.execute autoflushes), so a flow
+    takes its concern's row before its chain's, as flows that update the concern first do.
+    """
+    def event(cid: int, seq: int, prev: str) -> dict[str, Any]:
+        return dict(team_id=team_id, concern_id=cid, kind=kind.value, actor_id=actor_id, at=at, data=data, seq=seq,
+                    prev_hash=prev, hash=chain_hash(prev, team_id, cid, seq, kind.value, actor_id, at, data))
+
+    claimed = session.execute(update(CHAINS).where(_one_of(session, CHAINS.c.concern_id, concern_ids))
+                              .values(seq=CHAINS.c.seq + 1)
+                              .returning(CHAINS.c.concern_id, CHAINS.c.seq, CHAINS.c.head)).all()
+    rows = {cid: event(cid, seq, head) for cid, seq, head in claimed}
+    begun: set[int] = set()
+    for cid in sorted(set(concern_ids) - set(rows)):  # a concern's first event: it has no chain yet
+        first = event(cid, 1, GENESIS)
+        started = _begin(session, cid, first["hash"])
+        if started is None:
+            raise LookupError(f"no concern with id {cid}: an event needs its concern")
+        if started == (1, first["hash"]):  # begun here, its head already this event
+            rows[cid] = first
+            begun.add(cid)
+        else:
+            rows[cid] = event(cid, *started)
+    return list(rows.values()), {cid: row["hash"] for cid, row in rows.items() if cid not in begun}
+
+
+def _begin(session: Session, concern_id: int, first_hash: str) -> tuple[int, str] | None:
+    """Begin the concern's chain with its first event already its head: (1, first_hash). If another
+    transaction began it meanwhile (the primary key; PostgreSQL waits for that one to end), it is claimed as
+    any chain is: (its next place, its head). None if there is no such concern. One statement per chain: a
+    chain is begun by its concern's REPORTED event, so an export's chunk begins none."""
+    dialect = session.get_bind().dialect.name
+    begin = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CHAINS).from_select(
+        ["concern_id", "seq", "head"],
+        select(Concern.id, literal(1), literal(first_hash)).where(Concern.id == concern_id))
+    begin = begin.on_conflict_do_update(index_elements=[CHAINS.c.concern_id], set_={"seq": CHAINS.c.seq + 1})
+    row = session.execute(begin.returning(CHAINS.c.seq, CHAINS.c.head)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _move_heads(session: Session, heads: dict[int, str]) -> None:
+    """Each chain's head on to its new last event, in one statement (PostgreSQL: two array parameters, not a
+    VALUES list of 1,000 placeholders; SQLite: executemany)."""
+    if not heads:
+        return
+    if len(heads) == 1:
+        (cid, head), = heads.items()
+        session.execute(update(CHAINS).where(CHAINS.c.concern_id == cid).values(head=head))
+    elif session.get_bind().dialect.name == "postgresql":
+        session.execute(text(
+            "UPDATE concern_chains AS c SET head = v.head FROM unnest(:ids, :heads) AS v(concern_id, head) "
+            "WHERE c.concern_id = v.concern_id").bindparams(
+            bindparam("ids", list(heads), type_=ARRAY(Integer)),
+            bindparam("heads", list(heads.values()), type_=ARRAY(String))))
+    else:
+        session.execute(update(CHAINS).where(CHAINS.c.concern_id == bindparam("cid")).values(head=bindparam("h")),
+                        [{"cid": cid, "h": head} for cid, head in heads.items()])
+
+
+def _one_of(session: Session, column: Any, ids: Sequence[int]) -> Any:
+    """`column IN ids`; on PostgreSQL as one array parameter rather than a placeholder per id."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _as_stored(data: dict[str, Any]) -> Any:

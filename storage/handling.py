@@ -92,12 +92,15 @@ def record_initial_review(session: Session, team_id: str, concern_id: int, actor
                               established=review.established, parents_told=review.parents_told,
                               in_school_reason=review.in_school_reason, recorded_by=actor_id, recorded_at=now))
     _move(session, concern, status_after_action(Status(concern.status)), actor_id, now)
+    if review.immediate_referral:  # written before the event, as every change to a concern is: the concern's
+        # row, then its chain's (storage.events), so two writers on one concern never wait on each other
+        concern.immediate_referral = True
+        concern.escalation_level = max(concern.escalation_level, TOP)
+        session.flush()
     event = log_event(session, team_id, concern.id, EventKind.INITIAL_REVIEW, actor_id, now,
                       conditions=[c.value for c in review.conditions])
     session.flush()
     if review.immediate_referral:
-        concern.immediate_referral = True
-        concern.escalation_level = max(concern.escalation_level, TOP)
         for head in holders(session, team_id, frozenset({Role.HEADTEACHER})):
             if head.user_id and head.user_id not in (actor_id, concern.subject_user_id):
                 enqueue(session, team_id, OutboxKind.IMMEDIATE_REFERRAL_NOTICE,

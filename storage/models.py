@@ -174,8 +174,6 @@ class Concern(Base):
     assigned_to: Mapped[str | None] = mapped_column(USER_ID)
     closed_by: Mapped[str | None] = mapped_column(USER_ID)
     closed_at: Mapped[datetime | None]
-    # The event chain's length (storage.events): appending takes this row's lock, and a verify sees a cut tail.
-    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Retention (flows.retention): kept until this date, then deleted by `concernbot retention`, unless held.
     retain_until: Mapped[date] = mapped_column(Date)
     # Under a legal hold now: never deleted. Who set the last hold, when and why (kept after its release).
@@ -327,6 +325,7 @@ class OutboxMessage(Base):
 from storage.models_yearly import (  # noqa: E402,F401 - the yearly cycle's tables, importable from here too
     AupCampaign, AupRequest, AupVersion, Policy, PolicyReview,
 )
+from storage.models_chain import ConcernChain  # noqa: E402,F401 - each event chain's head, importable from here
 from storage import installs as _installs  # noqa: E402,F401 - its tables on Base, so Base.metadata is whole
 from storage import keys as _keys  # noqa: E402,F401 - encryption_keys on Base
 from storage import retention as _retention  # noqa: E402,F401 - retention_log and retention_settings on Base

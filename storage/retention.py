@@ -20,6 +20,7 @@ from flows.retention import DEFAULT_POLICY, RetentionKind, RetentionPolicy, fact
     retention_kind
 from storage import events  # a module, not its names: storage.models imports this module part-way
 from storage.models import TEAM_ID, AdminChange, Base, Concern, Draft, OutboxMessage, School
+from storage.models_chain import ConcernChain
 
 
 class RetentionLog(Base):
@@ -118,11 +119,18 @@ def due_records(session: Session, now: datetime, team_id: str | None = None) -> 
 
 
 def _lock(session: Session, concern_id: int) -> tuple[str, str, str, date, bool, str] | None:
-    """The concern's facts as they are now, holding it (a row lock; SQLite: the write lock) to the end."""
-    table = Concern.__table__
-    row = session.execute(update(table).where(table.c.id == concern_id).values(event_seq=table.c.event_seq)
+    """The concern's facts as they are now, holding it (row locks; SQLite: the write lock) to the end.
+
+    Two locks, in the order the bot's flows take them (a flow's changes to the concern are flushed before its
+    event is appended: storage.events): the concern row, which flows update (a hold, a new date, a status),
+    then its chain's head, which appenders hold until they commit, so an event appended meanwhile is deleted
+    too rather than left pointing at a deleted concern. Neither write changes a value."""
+    table, chains = Concern.__table__, ConcernChain.__table__
+    row = session.execute(update(table).where(table.c.id == concern_id).values(legal_hold=table.c.legal_hold)
                           .returning(table.c.team_id, table.c.reference, table.c.subject_kind,
                                      table.c.retain_until, table.c.legal_hold, table.c.draft_id)).first()
+    if row is not None:
+        session.execute(update(chains).where(chains.c.concern_id == concern_id).values(seq=chains.c.seq))
     return None if row is None else tuple(row)  # type: ignore[return-value]
 
 

@@ -28,7 +28,7 @@ from storage import access, incident_log
 from storage.children import child_index, child_keys
 from storage.db import Database
 from storage.events import GENESIS, chain_hash
-from storage.models import Concern, ConcernAction, ConcernChild, ConcernEvent, StatusChange
+from storage.models import Concern, ConcernAction, ConcernChain, ConcernChild, ConcernEvent, StatusChange
 from storage.schools import apply_setup
 from tests.storage.helpers import DEPUTY, DSL, HEAD, school_setup
 
@@ -118,22 +118,23 @@ def generate(db: Database, concerns: int, seed: int = 7) -> None:
             if rows[-1]["closed_at"]:
                 events.append(dict(team_id=team(n), concern_id=cid, kind="closed", actor_id=DSL,
                                    at=rows[-1]["closed_at"], data={}))
-    _chain(rows, events)
+    chains = _chain(rows, events)
     with db.session() as session:
         # Each child's name_key as the bot stores it (storage.children: a keyed hash), taken once per name.
         keys = {name: child_index(session, name) for name in {c["name_key"] for c in children}}
         for c in children:
             c["name_key"] = keys[c["name_key"]]
-        for model, batch in ((Concern, rows), (ConcernChild, children), (ConcernEvent, events),
-                             (StatusChange, changes), (ConcernAction, actions)):
+        for model, batch in ((Concern, rows), (ConcernChain, chains), (ConcernChild, children),
+                             (ConcernEvent, events), (StatusChange, changes), (ConcernAction, actions)):
             for chunk in _chunks(batch):
                 session.execute(insert(model), chunk)
         if db.dialect == "postgresql":
             session.execute(text("ANALYZE"))
 
 
-def _chain(rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
-    """Each concern's events hash-chained, and each dated for retention, as the bot's own writes would be."""
+def _chain(rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each concern's events hash-chained, and each dated for retention, as the bot's own writes would be;
+    returns each concern's chain head (storage.models_chain) as the bot keeps it."""
     heads: dict[int, tuple[int, str]] = {}
     for e in events:  # in each concern's order
         seq, prev = heads.get(e["concern_id"], (0, GENESIS))
@@ -141,7 +142,9 @@ def _chain(rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
                                                                e["actor_id"], e["at"], e["data"]))
         heads[e["concern_id"]] = (seq + 1, e["hash"])
     for row in rows:
-        row.update(event_seq=heads.get(row["id"], (0, ""))[0], retain_until=add_years(row["reported_at"].date(), 25))
+        row.update(retain_until=add_years(row["reported_at"].date(), 25))
+    return [dict(concern_id=row["id"], seq=heads.get(row["id"], (0, GENESIS))[0],
+                 head=heads.get(row["id"], (0, GENESIS))[1]) for row in rows]
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from storage.db import Database
 from storage.events import GENESIS, EventKind, chain_hash, events_for, log_event
 from storage.incident_log import export_incidents
 from storage.migrate import alembic_config
-from storage.models import Concern, ConcernEvent
+from storage.models import Concern, ConcernChain, ConcernEvent
 from tests.concurrency import together
 from tests.e2e.test_backup import empty_database
 from tests.storage.helpers import DEPUTY, DSL, TEACHER, TEAM, report, set_up_school
@@ -62,7 +62,8 @@ def test_the_bot_chains_each_concerns_events_and_an_untouched_database_verifies(
         assert events[0].hash == chain_hash(GENESIS, TEAM, first.id, 1, "reported", TEACHER, events[0].at,
                                             events[0].data)
         assert [e.seq for e in events_for(session, TEAM, second.id)] == [1, 2]  # a chain of its own
-        assert session.get_one(Concern, first.id).event_seq == 4
+        head = session.get_one(ConcernChain, first.id)
+        assert (head.seq, head.head) == (4, events[-1].hash)
         assert verify(session) == [] and verify(session, TEAM) == []
 
 
@@ -92,7 +93,7 @@ def test_an_event_deleted_from_the_middle_is_caught(db: Database, clock: ManualC
     assert "event 2 gone" in broken[0].line()
 
 
-def test_the_last_event_deleted_is_caught_by_the_count_on_the_concern(db: Database, clock: ManualClock) -> None:
+def test_the_last_event_deleted_is_caught_by_the_chains_count(db: Database, clock: ManualClock) -> None:
     first, _ = _two_concerns(db, clock)
     _sql(db, "DELETE FROM concern_events WHERE id = :id", id=_event_id(db, first.id, 4))
     with db.session() as session:
@@ -112,7 +113,7 @@ def test_events_moved_about_are_caught(db: Database, clock: ManualClock) -> None
 
 
 def test_an_event_slipped_in_is_caught_even_with_a_well_made_hash(db: Database, clock: ManualClock) -> None:
-    """Someone who knows the recipe appends a forged event, correctly hashed: the concern's count gives it away."""
+    """Someone who knows the recipe appends a forged event, correctly hashed: the chain's count gives it away."""
     first, _ = _two_concerns(db, clock)
     with db.session() as session:
         last = events_for(session, TEAM, first.id)[-1]
@@ -124,6 +125,31 @@ def test_an_event_slipped_in_is_caught_even_with_a_well_made_hash(db: Database, 
     with db.session() as session:
         broken = verify(session)
     assert [(b.reference, b.seq, b.problem) for b in broken] == [(first.reference, 5, Problem.INSERTED)]
+
+
+def test_the_last_event_replaced_with_a_well_made_hash_is_caught_by_the_chains_head(db: Database,
+                                                                                  clock: ManualClock) -> None:
+    """The last event swapped for a forgery that fits the chain (right place, right prev_hash, its own hash
+    well made): the chain's head still holds the hash of the event the bot wrote."""
+    first, _ = _two_concerns(db, clock)
+    with db.session() as session:
+        *_, before, last = events_for(session, TEAM, first.id)
+    forged = chain_hash(before.hash, TEAM, first.id, 4, "record_viewed", DSL, last.at, {})
+    _sql(db, "UPDATE concern_events SET kind = 'record_viewed', actor_id = :dsl, hash = :forged WHERE id = :id",
+         dsl=DSL, forged=forged, id=last.id)
+    with db.session() as session:
+        broken = verify(session)
+    assert [(b.reference, b.seq, b.problem) for b in broken] == [(first.reference, 4, Problem.EDITED)]
+    assert "the chain's head holds another hash" in broken[0].line()
+
+
+def test_a_chains_head_deleted_behind_the_bots_back_is_caught(db: Database, clock: ManualClock) -> None:
+    first, _ = _two_concerns(db, clock)
+    _sql(db, "DELETE FROM concern_chains WHERE concern_id = :id", id=first.id)
+    with db.session() as session:
+        broken = verify(session)
+    assert [(b.reference, b.seq, b.problem) for b in broken] == [(first.reference, 1, Problem.INSERTED)]
+    assert broken[0].line() == "event 1 inserted: more events than the 0 the bot wrote"
 
 
 def test_two_writers_appending_to_one_concern_at_once_keep_the_chain_whole(db: Database, clock: ManualClock) -> None:
@@ -170,7 +196,8 @@ def test_the_upgrade_chains_the_events_already_there_as_the_bot_would(clock: Man
             after = [(e.id, e.seq, e.prev_hash, e.hash) for e in session.scalars(
                 select(ConcernEvent).order_by(ConcernEvent.id))]
             assert after == before and len(after) == 6
-            assert session.get_one(Concern, first.id).event_seq == 4
+            head = session.get_one(ConcernChain, first.id)  # 0019 took it from the count and the last event
+            assert (head.seq, head.head) == (4, events_for(session, TEAM, first.id)[-1].hash)
             assert verify(session) == []
             log_event(session, TEAM, first.id, EventKind.EXPORTED, DSL, clock.now())  # and the chain goes on
         with database.session() as session:

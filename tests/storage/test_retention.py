@@ -3,6 +3,7 @@ dependent row, legal holds, the retention log, and the upgrade that dates the re
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from storage.access import open_record
 from storage.audit import verify
 from storage.concerns import acknowledge
 from storage.db import Database
-from storage.events import events_for
+from storage.events import EventKind, events_for, log_event
 from storage.handling import record_action, record_initial_review
 from storage.migrate import alembic_config
 from storage.models import Concern, Deadline, Draft
@@ -88,8 +89,8 @@ def test_a_due_record_is_deleted_with_everything_that_hangs_on_it_and_logged(db:
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Deadline).where(Deadline.concern_id == staff.id)) == 1
     before = _rows_about(db, child.id, child.draft_id)
-    assert all(before[t] for t in ("concern_events", "status_changes", "concern_children", "concern_actions",
-                                   "initial_reviews", "outbox", "drafts", "concerns"))
+    assert all(before[t] for t in ("concern_events", "concern_chains", "status_changes", "concern_children",
+                                   "concern_actions", "initial_reviews", "outbox", "drafts", "concerns"))
     clock.set(_at(date(2041, 3, 15)))  # the day after the child's record's last day
     with db.session() as session:
         due = due_records(session, clock.now())
@@ -120,6 +121,30 @@ def test_a_record_is_kept_through_its_last_day(db: Database, clock: ManualClock)
         assert delete_record(session, concern.id, "run-1", clock.now()) is None  # checked again, not trusted
     with db.session() as session:
         assert session.get(Concern, concern.id) is not None and deleted(session) == []
+
+
+def test_deleting_waits_for_an_event_being_appended_and_deletes_it_too(db: Database, clock: ManualClock) -> None:
+    """An append in flight holds the chain's head: the deletion waits for it to commit, then finds its event
+    (rather than miss it, and fail on deleting the concern it still points to)."""
+    set_up_school(db, clock.now())
+    concern = report(db, clock.now(), **NOBODY)  # kept until 24 November 2033
+    done: list[RetentionLog | None] = []
+
+    def delete() -> None:
+        with db.session() as session:
+            done.append(delete_record(session, concern.id, "run-1", _at(date(2033, 11, 25))))
+
+    with db.session() as session:
+        log_event(session, TEAM, concern.id, EventKind.EXPORTED, DSL, clock.now())
+        deleting = threading.Thread(target=delete)
+        deleting.start()
+        deleting.join(0.5)
+        assert deleting.is_alive() and done == []  # waiting for the append's transaction
+    deleting.join(10)
+    assert done and done[0] is not None
+    assert set(_rows_about(db, concern.id, concern.draft_id).values()) == {0}
+    with db.session() as session:
+        assert verify(session) == []
 
 
 def test_a_held_record_is_never_deleted_and_the_hold_is_on_its_log(db: Database, clock: ManualClock) -> None:
@@ -192,5 +217,5 @@ def test_the_upgrade_dates_the_records_already_there_by_the_same_rules(clock: Ma
 def test_retention_finds_every_table_that_hangs_on_a_concern() -> None:
     assert {t.name for t in dependent_tables()} >= {
         "drafts", "concern_children", "concern_actions", "initial_reviews", "status_changes", "deadlines",
-        "notifications", "outbox", "concern_events"}
+        "notifications", "outbox", "concern_events", "concern_chains"}
     assert "retention_log" not in {t.name for t in dependent_tables()}  # it outlives the records

@@ -1,0 +1,165 @@
+"""Each chain's head lives in `concern_chains` (storage.models_chain): appending moves it on without touching
+the concern row, a concern's first event begins it (even two at once), and migration 0019 moves the heads out
+of the concerns and back again."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import event, inspect, select, text
+
+from flows.clock import ManualClock
+from storage.audit import Problem, verify
+from storage.concerns import acknowledge
+from storage.db import Database
+from storage.events import GENESIS, EventKind, events_for, log_event, log_events
+from storage.migrate import alembic_config
+from storage.models import Concern, ConcernChain
+from tests.e2e.test_backup import empty_database
+from tests.storage.helpers import DEPUTY, DSL, TEAM, report, set_up_school
+
+
+def _heads(db: Database) -> dict[int, tuple[int, str]]:
+    with db.session() as session:
+        return {c.concern_id: (c.seq, c.head) for c in session.scalars(select(ConcernChain))}
+
+
+def _chainless(db: Database, clock: ManualClock) -> Concern:
+    """A concern as it is between being stored and its first event: no events, no chain."""
+    concern = report(db, clock.now())
+    with db.engine.begin() as connection:
+        for table in ("concern_events", "concern_chains"):
+            connection.execute(text(f"DELETE FROM {table} WHERE concern_id = :id"), {"id": concern.id})
+    return concern
+
+
+@contextmanager
+def _writes(db: Database) -> Iterator[list[tuple[str, str]]]:
+    """Each write statement run meanwhile, as (verb, table)."""
+    seen: list[tuple[str, str]] = []
+
+    def note(conn, cursor, statement, parameters, context, many) -> None:  # type: ignore[no-untyped-def]
+        words = statement.split()
+        if words[0] in ("INSERT", "UPDATE", "DELETE"):
+            seen.append((words[0], words[2] if words[0] != "UPDATE" else words[1]))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_appending_moves_the_chains_head_on_and_never_rewrites_the_concern(db: Database,
+                                                                           clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    first, second = report(db, clock.now()), report(db, clock.now())
+    with _writes(db) as writes, db.session() as session:
+        log_events(session, TEAM, [second.id, first.id, second.id], EventKind.EXPORTED, DSL, clock.now())
+        log_event(session, TEAM, first.id, EventKind.RECORD_VIEWED, DSL, clock.now())
+    assert writes == [("UPDATE", "concern_chains"), ("INSERT", "concern_events"), ("UPDATE", "concern_chains")] * 2
+    with db.session() as session:
+        for concern, count in ((first, 3), (second, 2)):
+            events = events_for(session, TEAM, concern.id)
+            assert [e.seq for e in events] == list(range(1, count + 1))
+            assert _heads(db)[concern.id] == (count, events[-1].hash)
+        assert verify(session) == []
+
+
+def test_a_concerns_first_event_begins_its_chain_in_the_same_statement(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    concern = _chainless(db, clock)
+    with _writes(db) as writes, db.session() as session:
+        event_ = log_event(session, TEAM, concern.id, EventKind.REPORTED, DSL, clock.now())
+    assert writes == [("UPDATE", "concern_chains"), ("INSERT", "concern_chains"), ("INSERT", "concern_events")]
+    assert (event_.seq, event_.prev_hash) == (1, GENESIS) and _heads(db)[concern.id] == (1, event_.hash)
+
+
+def test_an_export_chunk_may_hold_a_concern_with_no_chain_yet(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    chained, chainless = report(db, clock.now()), _chainless(db, clock)
+    with db.session() as session:
+        log_events(session, TEAM, [chained.id, chainless.id], EventKind.EXPORTED, DSL, clock.now())
+    with db.session() as session:
+        assert [e.seq for e in events_for(session, TEAM, chained.id)] == [1, 2]
+        assert [e.seq for e in events_for(session, TEAM, chainless.id)] == [1]
+        assert verify(session) == []
+
+
+def test_an_event_for_no_concern_is_refused_and_nothing_is_written(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    concern = report(db, clock.now())
+    before = _heads(db)
+    with pytest.raises(LookupError, match="no concern with id 999999"), db.session() as session:
+        log_event(session, TEAM, 999999, EventKind.EXPORTED, DSL, clock.now())
+    with pytest.raises(LookupError, match="no concern with id 999999"), db.session() as session:
+        log_events(session, TEAM, [concern.id, 999999], EventKind.EXPORTED, DSL, clock.now())
+    with db.session() as session:
+        assert _heads(db) == before and len(events_for(session, TEAM, concern.id)) == 1
+
+
+@pytest.mark.parametrize("first_event", [True, False], ids=["begun", "moved-on"])
+def test_a_second_appender_waits_for_the_first_and_follows_it(db: Database, clock: ManualClock,
+                                                              first_event: bool) -> None:
+    """Two appenders at once: the first holds the chain (PostgreSQL: its row, or the primary key of the one it
+    began; SQLite: the write lock) until it commits, and the other waits, then takes the next place after the
+    head the first committed, rather than the head it would have read before (or begin a second chain)."""
+    set_up_school(db, clock.now())
+    concern = _chainless(db, clock) if first_event else report(db, clock.now())
+    start = 0 if first_event else 1
+    second: list[int] = []
+
+    def append() -> None:
+        with db.session() as session:
+            second.append(log_event(session, TEAM, concern.id, EventKind.EXPORTED, DEPUTY, clock.now()).seq)
+
+    with db.session() as session:
+        first = log_event(session, TEAM, concern.id, EventKind.EXPORTED, DSL, clock.now())
+        waiting = threading.Thread(target=append)
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and second == []  # held up until the first commits
+    waiting.join(10)
+    assert (first.seq, second) == (start + 1, [start + 2])
+    with db.session() as session:
+        assert [e.prev_hash for e in events_for(session, TEAM, concern.id)][-1] == first.hash
+        assert _heads(db)[concern.id][0] == start + 2
+        assert verify(session) == []
+
+
+def test_0019_moves_the_heads_out_of_the_concerns_and_back(clock: ManualClock, tmp_path: Path,
+                                                          migrated_url: str) -> None:
+    with empty_database(migrated_url, tmp_path) as database:
+        database.upgrade()
+        set_up_school(database, clock.now())
+        cut, emptied, kept = (report(database, clock.now()) for _ in range(3))
+        with database.session() as session:
+            for concern in (cut, kept):
+                acknowledge(session, TEAM, concern.id, DSL, clock.now())
+        before = _heads(database)
+        command.downgrade(alembic_config(database.engine), "0018")
+        with database.engine.begin() as connection:
+            assert not inspect(connection).has_table("concern_chains")
+            assert dict(connection.execute(text("SELECT id, event_seq FROM concerns")).all()) == {
+                cid: seq for cid, (seq, _) in before.items()} == {cut.id: 2, emptied.id: 1, kept.id: 2}
+            # What a database at 0018 may also hold: a concern with no events, and one whose last event went.
+            connection.execute(text("DELETE FROM concern_events WHERE concern_id = :id"), {"id": emptied.id})
+            connection.execute(text("UPDATE concerns SET event_seq = 0 WHERE id = :id"), {"id": emptied.id})
+            connection.execute(text("DELETE FROM concern_events WHERE concern_id = :id AND seq = 2"), {"id": cut.id})
+        database.upgrade()
+        with database.engine.connect() as connection:
+            assert "event_seq" not in {c["name"] for c in inspect(connection).get_columns("concerns")}
+        assert _heads(database) == {kept.id: before[kept.id], emptied.id: (0, GENESIS), cut.id: (2, GENESIS)}
+        with database.session() as session:
+            assert [(b.reference, b.seq, b.problem) for b in verify(session)] == [(cut.reference, 2, Problem.MISSING)]
+            log_event(session, TEAM, kept.id, EventKind.EXPORTED, DSL, clock.now())  # and the chains go on
+            log_event(session, TEAM, emptied.id, EventKind.EXPORTED, DSL, clock.now())
+        with database.session() as session:
+            assert [e.seq for e in events_for(session, TEAM, kept.id)] == [1, 2, 3]
+            assert [e.seq for e in events_for(session, TEAM, emptied.id)] == [1]
+            assert [b.reference for b in verify(session)] == [cut.reference]
