@@ -14,16 +14,6 @@ from storage.db import BUSY_WAIT_MS, INTERACTIVE_WAIT_MS, Database
 from tests.e2e.db_faults import write_locked
 
 
-@pytest.fixture
-def sqlite_file(tmp_path: Path) -> Path:
-    path = tmp_path / "faults.db"
-    database = Database(f"sqlite:///{path}")
-    with database.engine.begin() as connection:
-        connection.execute(text("CREATE TABLE t (x INTEGER)"))
-    database.dispose()
-    return path
-
-
 def _busy_timeout(database: Database) -> int:
     with database.engine.connect() as connection:
         return int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
