@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +51,11 @@ POOL_SIZE, POOL_OVERFLOW = 10, 20  # per process: three workers stay under Postg
 # and they are told, with what they typed still in place.
 BUSY_WAIT_MS, INTERACTIVE_WAIT_MS = 10_000, 1_500  # the second leaves room inside Slack's 3 s
 _INTERACTIVE = "concernbot_interactive"
+# A server connection back in the pool for less than this is used again as it is; one idle longer is pinged
+# first (`_pinger`). Under load connections come back within milliseconds, and a ping on every
+# checkout was one more round trip (and a good part of the CPU) in every unit of work.
+PING_AFTER_IDLE_SECONDS = 10.0
+_RETURNED_AT = "concernbot_returned_at"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -66,6 +73,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _patient_again(dbapi_connection: Any, record: Any) -> None:
     if dbapi_connection is not None and record is not None and record.info.pop(_INTERACTIVE, False):
         dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
+
+
+def _note_returned(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
+
+
+def _pinger(engine: Engine) -> Any:
+    """SQLAlchemy's pessimistic disconnect handling, for connections that have sat idle: one that no longer
+    answers is thrown away and the pool connects afresh (DisconnectionError), so a database restarted at
+    night costs nobody a failed click. A connection that dies while in use (or within the idle window) fails
+    that unit of work instead: SQLAlchemy sees the disconnect and renews the whole pool, and the person is
+    told to press again, with what they typed kept."""
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"a pooled connection did not answer ({type(exc).__name__})") from None
+
+    return ping_if_idle
 
 
 def _writer_wait(info: dict[str, Any]) -> float:
@@ -93,12 +122,13 @@ class Database:
         parsed = make_url(self.url)
         sqlite = parsed.get_backend_name() == "sqlite"
         in_memory = sqlite and parsed.database in (None, "", ":memory:")  # one connection per thread, no pool size
-        # A server database's connections can go stale (pre-ping); a file's cannot. The pool is big enough
-        # that the listeners' threads reuse connections rather than open and close one per request.
+        # A server database's connections can go stale (pinged when idle: `_pinger`); a file's cannot. The
+        # pool is big enough that the listeners' threads reuse connections rather than open and close one per
+        # request.
         pool = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
         # A server that goes silent (host down, packets dropped) must fail a connection in seconds, not minutes.
         server = {} if sqlite else {"connect_args": SERVER_CONNECT_ARGS}
-        self.engine: Engine = create_engine(self.url, echo=echo, pool_pre_ping=not sqlite, hide_parameters=True,
+        self.engine: Engine = create_engine(self.url, echo=echo, hide_parameters=True,
                                             **pool, **server)
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -106,6 +136,10 @@ class Database:
             event.listen(self.engine, "handle_error", _read_only_is_a_disconnect)
             if not in_memory:
                 serialise_writes(self.engine, str(Path(parsed.database).resolve()), _writer_wait)
+        else:
+            event.listen(self.engine, "connect", _note_returned)  # a new connection needs no ping
+            event.listen(self.engine, "checkin", _note_returned)
+            event.listen(self.engine, "checkout", _pinger(self.engine))
         attach(self.engine.dialect, self.keyring)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 

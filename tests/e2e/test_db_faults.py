@@ -135,7 +135,7 @@ def test_postgresql_cut_off_mid_form_is_told_on_the_form_and_survived(
     proxy.cut()  # every connection the bot holds is dropped, and no new one gets through
     _told_on_the_form(slack, slack.submit_view(AMY, STEPS[2]).json())
     _earlier_steps_only(db)  # the test reads PostgreSQL directly, not through the proxy
-    proxy.restore()  # the pool finds its dead connections (pre-ping) and opens new ones: no restart
+    proxy.restore()  # the failed step renewed the pool; new connections get through: no restart
     _finish_and_check_one_concern(slack, db)
     assert bot.health()["database"] == "ok"
 

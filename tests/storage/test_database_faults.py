@@ -50,3 +50,39 @@ def test_a_connection_that_cannot_write_is_replaced_not_kept(sqlite_file: Path) 
     with database.session() as session:
         assert session.connection().connection.dbapi_connection is not first
     database.dispose()
+
+
+def _backend(database: Database) -> int:
+    with database.session() as session:
+        return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _ended_by_the_server(db: Database, pid: int) -> None:
+    """The server ends a connection (as a restart or an idle timeout would) while it sits in the pool."""
+    with Database(db.url).engine.connect() as other:
+        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+
+
+def test_a_connection_that_sat_idle_is_pinged_and_replaced_if_the_server_dropped_it(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("a SQLite file has no server to drop a connection")
+    monkeypatch.setattr("storage.db.PING_AFTER_IDLE_SECONDS", 0.2)
+    first = _backend(db)
+    _ended_by_the_server(db, first)
+    time.sleep(0.3)  # idle for longer than the ping's threshold: the pool pings, finds it gone, connects again
+    assert _backend(db) != first  # and the unit of work never saw the dead connection
+
+
+def test_a_connection_back_from_work_moments_ago_is_used_without_a_ping(db: Database) -> None:
+    """No ping under load (that was a round trip in every unit of work): a connection the server dropped within
+    the idle window fails the one unit of work that meets it, with what was being done rolled back, and
+    SQLAlchemy renews the pool so the next one works."""
+    if db.dialect != "postgresql":
+        pytest.skip("a SQLite file has no server to drop a connection")
+    first = _backend(db)
+    _ended_by_the_server(db, first)
+    with pytest.raises(OperationalError) as failed:
+        _backend(db)
+    assert failed.value.connection_invalidated
+    assert _backend(db) != first
