@@ -71,11 +71,11 @@ def log_event(session: Session, team_id: str, concern_id: int, kind: EventKind, 
               at: datetime, **data: Any) -> ConcernEvent:
     """Append an event to the concern's chain (flushed, so it has its id)."""
     rows, moved = _append(session, team_id, [concern_id], kind, actor_id, at, _as_stored(data))
-    event = ConcernEvent(**rows[0])
-    session.add(event)
-    session.flush()
+    # The table, not the unit of work: an event is written once and never changed, so it needs none of the
+    # ORM's bookkeeping (a third of an Acknowledge's CPU went on flushing it). Returned for its id.
+    event_id = session.execute(insert(ConcernEvent.__table__).values(rows[0]).returning(ConcernEvent.id)).scalar_one()
     _move_heads(session, moved)
-    return event
+    return ConcernEvent(id=event_id, **rows[0])
 
 
 def log_events(session: Session, team_id: str, concern_ids: Sequence[int], kind: EventKind,
@@ -85,8 +85,35 @@ def log_events(session: Session, team_id: str, concern_ids: Sequence[int], kind:
     if not concern_ids:
         return
     rows, moved = _append(session, team_id, sorted(set(concern_ids)), kind, actor_id, at, _as_stored(data))
+    if session.get_bind().dialect.name == "postgresql":
+        _add_and_move_pg(session, rows, moved)
+        return
     session.execute(insert(ConcernEvent.__table__), rows)  # the table, not the ORM: no per-row bookkeeping
     _move_heads(session, moved)
+
+
+EVENTS = ConcernEvent.__table__
+# PostgreSQL: a chunk's events and its chains' heads in one statement. The events share their team, kind,
+# actor, time and data; what differs per concern goes as four arrays. (An executemany sent 500 INSERTs.)
+_ADD_AND_MOVE = text(
+    "WITH added AS (INSERT INTO concern_events (team_id, concern_id, kind, actor_id, at, data, seq, prev_hash, hash) "
+    "SELECT :team_id, v.concern_id, :kind, :actor_id, :at, :data, v.seq, v.prev_hash, v.hash "
+    "FROM unnest(:ids, :seqs, :prevs, :hashes) AS v(concern_id, seq, prev_hash, hash)) "
+    "UPDATE concern_chains AS c SET head = m.head FROM unnest(:moved, :heads) AS m(concern_id, head) "
+    "WHERE c.concern_id = m.concern_id"
+).bindparams(
+    bindparam("at", type_=EVENTS.c.at.type), bindparam("data", type_=EVENTS.c.data.type),
+    *(bindparam(name, type_=ARRAY(Integer)) for name in ("ids", "seqs", "moved")),
+    *(bindparam(name, type_=ARRAY(String)) for name in ("prevs", "hashes", "heads")))
+
+
+def _add_and_move_pg(session: Session, rows: list[dict[str, Any]], heads: dict[int, str]) -> None:
+    first = rows[0]
+    session.execute(_ADD_AND_MOVE, {
+        "team_id": first["team_id"], "kind": first["kind"], "actor_id": first["actor_id"], "at": first["at"],
+        "data": first["data"], "ids": [r["concern_id"] for r in rows], "seqs": [r["seq"] for r in rows],
+        "prevs": [r["prev_hash"] for r in rows], "hashes": [r["hash"] for r in rows],
+        "moved": list(heads), "heads": list(heads.values())})
 
 
 CHAINS = ConcernChain.__table__
