@@ -80,47 +80,50 @@ def log_event(session: Session, team_id: str, concern_id: int, kind: EventKind, 
 
 def log_events(session: Session, team_id: str, concern_ids: Sequence[int], kind: EventKind,
                actor_id: str | None, at: datetime, **data: Any) -> None:
-    """The same event on many concerns (an export's chunk), each on its own chain: one statement to claim
-    their places, one insert, one statement to move their heads on."""
+    """The same event on many concerns (an export's chunk), each on its own chain. PostgreSQL: one statement
+    holds and reads the chains, one adds the events and writes each chain's count and head. SQLite: one to
+    claim their places, one insert, one to move their heads on."""
     if not concern_ids:
         return
-    rows, moved = _append(session, team_id, sorted(set(concern_ids)), kind, actor_id, at, _as_stored(data))
-    if session.get_bind().dialect.name == "postgresql":
-        _add_and_move_pg(session, rows, moved)
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    rows, moved = _append(session, team_id, sorted(set(concern_ids)), kind, actor_id, at, _as_stored(data),
+                          hold_only=on_postgresql)
+    if on_postgresql:
+        _add_and_move_pg(session, rows)
         return
     session.execute(insert(ConcernEvent.__table__), rows)  # the table, not the ORM: no per-row bookkeeping
     _move_heads(session, moved)
 
 
 EVENTS = ConcernEvent.__table__
-# PostgreSQL: a chunk's events and its chains' heads in one statement. The events share their team, kind,
-# actor, time and data; what differs per concern goes as four arrays. (An executemany sent 500 INSERTs.)
+# PostgreSQL: a chunk's events, and its chains' counts and heads, in one statement (each chain row is written
+# once). The events share their team, kind, actor, time and data; what differs per concern goes as arrays.
+# (An executemany sent 500 INSERTs, and each chain row was written twice: its count, then its head.)
 _ADD_AND_MOVE = text(
     "WITH added AS (INSERT INTO concern_events (team_id, concern_id, kind, actor_id, at, data, seq, prev_hash, hash) "
     "SELECT :team_id, v.concern_id, :kind, :actor_id, :at, :data, v.seq, v.prev_hash, v.hash "
     "FROM unnest(:ids, :seqs, :prevs, :hashes) AS v(concern_id, seq, prev_hash, hash)) "
-    "UPDATE concern_chains AS c SET head = m.head FROM unnest(:moved, :heads) AS m(concern_id, head) "
-    "WHERE c.concern_id = m.concern_id"
+    "UPDATE concern_chains AS c SET seq = v.seq, head = v.hash "
+    "FROM unnest(:ids, :seqs, :hashes) AS v(concern_id, seq, hash) WHERE c.concern_id = v.concern_id"
 ).bindparams(
     bindparam("at", type_=EVENTS.c.at.type), bindparam("data", type_=EVENTS.c.data.type),
-    *(bindparam(name, type_=ARRAY(Integer)) for name in ("ids", "seqs", "moved")),
-    *(bindparam(name, type_=ARRAY(String)) for name in ("prevs", "hashes", "heads")))
+    *(bindparam(name, type_=ARRAY(Integer)) for name in ("ids", "seqs")),
+    *(bindparam(name, type_=ARRAY(String)) for name in ("prevs", "hashes")))
 
 
-def _add_and_move_pg(session: Session, rows: list[dict[str, Any]], heads: dict[int, str]) -> None:
+def _add_and_move_pg(session: Session, rows: list[dict[str, Any]]) -> None:
     first = rows[0]
     session.execute(_ADD_AND_MOVE, {
         "team_id": first["team_id"], "kind": first["kind"], "actor_id": first["actor_id"], "at": first["at"],
         "data": first["data"], "ids": [r["concern_id"] for r in rows], "seqs": [r["seq"] for r in rows],
-        "prevs": [r["prev_hash"] for r in rows], "hashes": [r["hash"] for r in rows],
-        "moved": list(heads), "heads": list(heads.values())})
+        "prevs": [r["prev_hash"] for r in rows], "hashes": [r["hash"] for r in rows]})
 
 
 CHAINS = ConcernChain.__table__
 
 
 def _append(session: Session, team_id: str, concern_ids: Sequence[int], kind: EventKind, actor_id: str | None,
-            at: datetime, data: Any) -> tuple[list[dict[str, Any]], dict[int, str]]:
+            at: datetime, data: Any, hold_only: bool = False) -> tuple[list[dict[str, Any]], dict[int, str]]:
     """The events to insert, each in its place on its chain and hashed, and the heads still to move on to them.
 
     The places are claimed by one UPDATE raising each chain's count (`RETURNING` the head it leaves alone: the
@@ -129,14 +132,23 @@ def _append(session: Session, team_id: str, concern_ids: Sequence[int], kind: Ev
     (READ COMMITTED updates, and returns, the row as it is once the lock is free); the concern row itself is not
     touched. Pending changes to the concern are flushed before it (Session.execute autoflushes), so a flow
     takes its concern's row before its chain's, as flows that update the concern first do.
+
+    `hold_only` (PostgreSQL, for many chains at once): the chains are locked and read (SELECT ... FOR NO KEY
+    UPDATE, in id order) rather than counted on here, and the caller writes each one's count and head together.
     """
     def event(cid: int, seq: int, prev: str) -> dict[str, Any]:
         return dict(team_id=team_id, concern_id=cid, kind=kind.value, actor_id=actor_id, at=at, data=data, seq=seq,
                     prev_hash=prev, hash=chain_hash(prev, team_id, cid, seq, kind.value, actor_id, at, data))
 
-    claimed = session.execute(update(CHAINS).where(one_of(session, CHAINS.c.concern_id, concern_ids))
-                              .values(seq=CHAINS.c.seq + 1)
-                              .returning(CHAINS.c.concern_id, CHAINS.c.seq, CHAINS.c.head)).all()
+    mine = one_of(session, CHAINS.c.concern_id, concern_ids)
+    if hold_only:
+        held = session.execute(select(CHAINS.c.concern_id, CHAINS.c.seq, CHAINS.c.head).where(mine)
+                               .order_by(CHAINS.c.concern_id)
+                               .with_for_update(key_share=True)).all()  # PostgreSQL: FOR NO KEY UPDATE
+        claimed = [(cid, seq + 1, head) for cid, seq, head in held]
+    else:
+        claimed = session.execute(update(CHAINS).where(mine).values(seq=CHAINS.c.seq + 1)
+                                  .returning(CHAINS.c.concern_id, CHAINS.c.seq, CHAINS.c.head)).all()
     rows = {cid: event(cid, seq, head) for cid, seq, head in claimed}
     begun: set[int] = set()
     for cid in sorted(set(concern_ids) - set(rows)):  # a concern's first event: it has no chain yet

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import event, inspect, select, text
+from sqlalchemy.orm import Session
 
 from flows.clock import ManualClock
 from storage.audit import Problem, verify
@@ -68,9 +69,12 @@ def test_appending_moves_the_chains_head_on_and_never_rewrites_the_concern(db: D
         log_events(session, TEAM, [second.id, first.id, second.id], EventKind.EXPORTED, DSL, clock.now())
         many = len(statements)
         log_event(session, TEAM, first.id, EventKind.RECORD_VIEWED, DSL, clock.now())
-    assert writes == [("UPDATE", "concern_chains"), ("INSERT", "concern_events"), ("UPDATE", "concern_chains")] * 2
-    # Many concerns at once (an export's chunk): on PostgreSQL the events and the heads move in one statement.
-    assert many == (2 if db.dialect == "postgresql" else 3)
+    one = [("UPDATE", "concern_chains"), ("INSERT", "concern_events"), ("UPDATE", "concern_chains")]
+    if db.dialect == "postgresql":  # many concerns at once (an export's chunk): held and read, then written once
+        assert writes == [("INSERT", "concern_events"), ("UPDATE", "concern_chains")] + one
+        assert "FOR NO KEY UPDATE" in statements[0] and many == 2
+    else:
+        assert writes == one * 2 and many == 3
     with db.session() as session:
         for concern, count in ((first, 3), (second, 2)):
             events = events_for(session, TEAM, concern.id)
@@ -137,6 +141,44 @@ def test_a_second_appender_waits_for_the_first_and_follows_it(db: Database, cloc
     with db.session() as session:
         assert [e.prev_hash for e in events_for(session, TEAM, concern.id)][-1] == first.hash
         assert _heads(db)[concern.id][0] == start + 2
+        assert verify(session) == []
+
+
+@pytest.mark.parametrize("export_first", [True, False], ids=["export-first", "view-first"])
+def test_an_export_chunk_and_a_single_append_queue_on_a_chain(db: Database, clock: ManualClock,
+                                                             export_first: bool) -> None:
+    """An export's chunk holds its chains as a single append does (PostgreSQL: FOR NO KEY UPDATE, then one
+    write of count and head), so whichever comes second waits, then follows the head the first committed."""
+    set_up_school(db, clock.now())
+    other, shared = report(db, clock.now()), report(db, clock.now())
+
+    def export(session: Session) -> None:
+        log_events(session, TEAM, [other.id, shared.id], EventKind.EXPORTED, DSL, clock.now())
+
+    def view(session: Session) -> None:
+        log_event(session, TEAM, shared.id, EventKind.RECORD_VIEWED, DEPUTY, clock.now())
+
+    first, then = (export, view) if export_first else (view, export)
+    done: list[bool] = []
+
+    def second() -> None:
+        with db.session() as session:
+            then(session)
+            done.append(True)
+
+    with db.session() as session:
+        first(session)
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and done == []  # held up until the first commits
+    waiting.join(10)
+    assert done == [True]
+    with db.session() as session:
+        events = events_for(session, TEAM, shared.id)
+        assert [e.kind for e in events] == ["reported"] + (["exported", "record_viewed"] if export_first
+                                                           else ["record_viewed", "exported"])
+        assert [e.seq for e in events] == [1, 2, 3] and _heads(db)[shared.id] == (3, events[-1].hash)
         assert verify(session) == []
 
 
