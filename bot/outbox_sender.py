@@ -40,7 +40,7 @@ from storage.db import Database
 from storage.drafts import DraftStatus
 from storage.events import EventKind, log_event
 from storage.installs import installer_of, reach_of
-from storage.models import Draft, Notification, RoleAssignment, School
+from storage.models import Concern, Draft, Notification, RoleAssignment, School
 from storage.outbox import (
     LEASE, OutboxItem, OutboxKind, claim_due, defer, lease_is_fresh, mark_failed, mark_sent, renew_lease,
 )
@@ -169,10 +169,8 @@ class OutboxSender:
             send_fallback(session, item, self._emailer, self._fallback, self._default_timezone, self._clock.now())
             return
         if item.kind is OutboxKind.EMAIL:
-            summary = access.summary(session, item.team_id, item.concern_id) if item.concern_id else None
-            if summary is None:
-                raise NotReady(f"concern {item.concern_id} not found in {item.team_id}")
-            self._email(session, item, summary, school, tz)
+            concern, summary = self._concern(session, item)
+            self._email(session, item, concern, summary, school, tz)
             return
         client = self._slack(item.team_id)
         if item.kind in YEARLY_KINDS:
@@ -197,9 +195,7 @@ class OutboxSender:
         if item.kind in (OutboxKind.DRAFT_NUDGE, OutboxKind.DRAFT_UNSENT):
             self._draft_notice(client, session, item, school, tz)
             return
-        summary = access.summary(session, item.team_id, item.concern_id) if item.concern_id else None
-        if summary is None:
-            raise NotReady(f"concern {item.concern_id} not found in {item.team_id}")
+        concern, summary = self._concern(session, item)
         if item.kind is OutboxKind.DSL_ALERT:
             if school is None or not school.dsl_channel_id:
                 raise NotReady("no DSL channel is configured: run `concernbot setup school.yml`")
@@ -208,9 +204,16 @@ class OutboxSender:
             channel = self._im(client, item.recipient_id)
             self._announce(client, session, summary, f"dm:{item.recipient_id}", channel, *messages.case_alert(summary, tz))
         elif item.kind is OutboxKind.ALERT_REFRESH:
-            self._refresh(client, session, summary, tz)
+            self._refresh(client, session, concern, summary, tz)
         else:
             self._direct_message(client, item.recipient_id, *self._render_dm(item, summary, tz))
+
+    @staticmethod
+    def _concern(session: Session, item: OutboxItem) -> tuple[Concern, access.ConcernSummary]:
+        both = access.found(session, item.team_id, item.concern_id) if item.concern_id else None
+        if both is None:
+            raise NotReady(f"concern {item.concern_id} not found in {item.team_id}")
+        return both
 
     @staticmethod
     def _render_dm(item: OutboxItem, summary: access.ConcernSummary, tz: str) -> tuple[str, list[dict[str, Any]]]:
@@ -242,11 +245,11 @@ class OutboxSender:
                                  channel_id=response["channel"], message_ts=response["ts"]))
         log_event(session, summary.team_id, summary.id, EventKind.NOTIFIED, None, self._clock.now(), audience=audience)
 
-    def _refresh(self, client: WebClient, session: Session, summary: access.ConcernSummary, tz: str) -> None:
+    def _refresh(self, client: WebClient, session: Session, concern: Concern, summary: access.ConcernSummary,
+                 tz: str) -> None:
         posts = list(session.scalars(select(Notification).where(Notification.concern_id == summary.id)))
         if not posts:
             raise NotReady("the concern's announcement has not been sent yet")
-        concern = access.find(session, summary.team_id, summary.id)
         for post in posts:
             if post.audience.startswith("dm:") and not access.may_handle(session, concern, post.audience[3:]):
                 continue  # a former case manager's copy is left as it was: they no longer see changes
@@ -254,8 +257,8 @@ class OutboxSender:
             text, blocks = render(summary, tz)
             client.chat_update(channel=post.channel_id, ts=post.message_ts, text=text, blocks=blocks)
 
-    def _email(self, session: Session, item: OutboxItem, summary: access.ConcernSummary, school: School | None,
-               tz: str) -> None:
+    def _email(self, session: Session, item: OutboxItem, concern: Concern, summary: access.ConcernSummary,
+               school: School | None, tz: str) -> None:
         if self._emailer is None or school is None:
             raise EmailNotConfigured("email is not configured: set SMTP_HOST and SMTP_FROM")
         to = str(item.payload.get("to"))
@@ -268,7 +271,6 @@ class OutboxSender:
         if not address:
             raise NotReady(f"no email address for the {'LADO' if to == 'lado' else 'chair of governors'}: "
                            "add it to the school's set-up file")
-        concern = access.find(session, summary.team_id, summary.id)
         about = item.payload.get("about")
         if about:
             due = datetime.fromisoformat(str(item.payload["due_at"])) if item.payload.get("due_at") else None

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, defer
 
 from flows.concern import Category, Role, Status, SubjectKind, Urgency
 from flows.report_form import ReportAnswers
@@ -77,16 +77,26 @@ def summarise(concern: Concern, has_initial_review: bool = False) -> ConcernSumm
     )
 
 
+# Most reads need the routing and the status, never what was reported (sealed, and most of the row): with this
+# option the details are neither read nor opened, and touching them raises rather than quietly loading them.
+UNREAD_DETAILS = defer(Concern.details, raiseload=True)
+
+
 def find(session: Session, team_id: str, concern_id: int) -> Concern | None:
     return session.scalars(select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)).first()
 
 
+def found(session: Session, team_id: str, concern_id: int) -> tuple[Concern, ConcernSummary] | None:
+    """The concern without its details, and its summary, in one statement (messages are rendered from these)."""
+    reviewed = exists().where(InitialReview.concern_id == Concern.id)
+    row = session.execute(select(Concern, reviewed).where(Concern.id == concern_id, Concern.team_id == team_id)
+                          .options(UNREAD_DETAILS)).first()
+    return None if row is None else (row[0], summarise(row[0], has_initial_review=bool(row[1])))
+
+
 def summary(session: Session, team_id: str, concern_id: int) -> ConcernSummary | None:
-    concern = find(session, team_id, concern_id)
-    if concern is None:
-        return None
-    reviewed = session.scalars(select(InitialReview.id).where(InitialReview.concern_id == concern.id)).first()
-    return summarise(concern, has_initial_review=reviewed is not None)
+    both = found(session, team_id, concern_id)
+    return None if both is None else both[1]
 
 
 def case_roles(concern: Concern) -> frozenset[Role]:

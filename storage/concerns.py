@@ -9,7 +9,7 @@ import logging
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from flows.concern import Role, Status, Urgency
@@ -17,7 +17,7 @@ from flows.escalation import TOP, URGENT_PAGED, pages_everyone
 from flows.school_time import add_school_minutes
 from flows.references import format_reference
 from flows.report_form import ReportAnswers
-from storage.access import may_handle, summarise
+from storage.access import UNREAD_DETAILS, may_handle, summarise
 from storage.drafts import DraftStatus
 from storage.children import child_index
 from storage.events import EventKind, log_event
@@ -156,10 +156,6 @@ def email_failed(session: Session, team_id: str, concern_id: int, to: str, now: 
     elif not users:  # nobody at all can be told: the operator must see it
         log.error("concern id %s: the email to %s keeps failing and nobody at the school can be told; "
                   "check SMTP and the school's contacts", concern.id, to)
-
-
-# Acknowledging reads the routing and the status, never what was reported (sealed; most of the row).
-UNREAD_DETAILS = defer(Concern.details, raiseload=True)
 
 
 def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | None:
