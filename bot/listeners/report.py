@@ -23,7 +23,9 @@ from flows.concern import SubjectKind, Urgency
 from flows.forms import Answer, Kind, Step
 from flows.report_form import REPORT_FORM, ReportAnswers, needs_immediate_page
 from storage.concerns import page_immediate_risk, submit_report
-from storage.drafts import DraftStatus, discard, latest_open_draft, owned_draft, save_answers, start_draft
+from storage.drafts import (
+    DraftStatus, discard, owned_draft, owned_draft_at, save_answers, school_and_open_draft, start_draft,
+)
 from storage.models import Concern, Draft, School
 from storage.schools import ensure_school
 
@@ -53,8 +55,7 @@ def opening_view(svc: Services, team_id: str, user_id: str) -> dict:
     """Start a report, or offer to resume the one this person left unsent."""
     now = svc.clock.now()
     with svc.db.session(interactive=True) as session:  # Slack's trigger to open the form lasts 3 seconds
-        school = ensure_school(session, team_id, svc.default_timezone, now)
-        draft = latest_open_draft(session, team_id, user_id, REPORT_FORM.id)
+        school, draft = school_and_open_draft(session, team_id, user_id, REPORT_FORM.id, svc.default_timezone, now)
         if draft is not None and draft.answers:
             started = local_time(draft.created_at, school.timezone)
             return resume_view(REPORT_FORM, started, _meta(svc, draft, draft.step_id))
@@ -100,7 +101,7 @@ def _submitted_view(session: Any, draft: Draft) -> dict:
                          about_adult=SubjectKind(concern.subject_kind).is_adult)
 
 
-def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict, school: School
+def _advance(svc: Services, session: Any, draft: Draft, school: School, step: Step, state: dict
              ) -> tuple[dict[str, Any], bool]:
     """Save one step's answers and decide the response: errors, the next step, or the recorded concern.
 
@@ -149,15 +150,13 @@ def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
     recorded = False
     try:  # one transaction for the step: its answers, and the concern when it is the last
         with svc.db.session(interactive=True) as session:
-            school = ensure_school(session, payload.team.id, svc.default_timezone, svc.clock.now())
-            draft = owned_draft(session, payload.team.id, payload.user.id, meta.draft_id, for_update=True)
-            if draft is None or draft.status == DraftStatus.DISCARDED:
-                response = {"response_action": "update",
-                            "view": _expired()}
-            elif draft.status == DraftStatus.SUBMITTED:
-                response = {"response_action": "update", "view": _submitted_view(session, draft)}
+            held = owned_draft_at(session, payload.team.id, payload.user.id, meta.draft_id)
+            if held is None or held[0].status == DraftStatus.DISCARDED:
+                response = {"response_action": "update", "view": _expired()}
+            elif held[0].status == DraftStatus.SUBMITTED:
+                response = {"response_action": "update", "view": _submitted_view(session, held[0])}
             else:
-                response, recorded = _advance(svc, session, draft, step, payload.view.state.values, school)
+                response, recorded = _advance(svc, session, *held, step, payload.view.state.values)
     except IntegrityError:
         # The same step was submitted twice at once and the other request won: if it recorded the concern,
         # show that record; otherwise nothing was lost (the draft has the answers) and a second press works.

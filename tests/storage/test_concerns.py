@@ -10,7 +10,9 @@ from tests.concurrency import together
 from storage.concerns import acknowledge, next_reference
 from storage.outcomes import Result
 from storage.db import Database
-from storage.drafts import DraftStatus, latest_open_draft, owned_draft, save_answers, start_draft
+from storage.drafts import (
+    DraftStatus, discard, owned_draft, owned_draft_at, save_answers, school_and_open_draft, start_draft,
+)
 from storage.events import events_for
 from storage.models import Concern, OutboxMessage, School, StatusChange
 from tests.conftest import LONDON
@@ -29,7 +31,39 @@ def test_a_draft_belongs_to_its_reporter_in_its_school(db: Database, clock: Manu
         assert mine.answers == {"child_name": "Robin", "year_group": "year_5"} and mine.step_id == "concern"
         assert owned_draft(session, TEAM, "U0SOMEONE", draft_id) is None
         assert owned_draft(session, "T0OTHER", TEACHER, draft_id) is None
-        assert latest_open_draft(session, TEAM, TEACHER, "report").id == draft_id
+        assert school_and_open_draft(session, TEAM, TEACHER, "report", "UTC", clock.now())[1].id == draft_id
+        held = owned_draft_at(session, TEAM, TEACHER, draft_id)
+        assert held is not None and held[0].id == draft_id and held[1].team_id == TEAM
+        assert owned_draft_at(session, TEAM, "U0SOMEONE", draft_id) is None
+        assert owned_draft_at(session, "T0OTHER", TEACHER, draft_id) is None
+
+
+def test_the_form_opens_on_the_latest_unsent_draft_of_this_person_in_this_school(db: Database,
+                                                                                 clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    set_up_school(db, clock.now(), team="T0OTHER")
+    with db.session() as session:
+        school, draft = school_and_open_draft(session, TEAM, TEACHER, "report", "UTC", clock.now())
+        assert school.team_id == TEAM and school.timezone == "Europe/London" and draft is None
+        older = start_draft(session, TEAM, TEACHER, "report", "child", clock.now())
+        start_draft(session, TEAM, "U0SOMEONE", "report", "child", clock.now() + timedelta(minutes=2))
+        start_draft(session, "T0OTHER", TEACHER, "report", "child", clock.now() + timedelta(minutes=2))
+        start_draft(session, TEAM, TEACHER, "other_form", "child", clock.now() + timedelta(minutes=2))
+        thrown = start_draft(session, TEAM, TEACHER, "report", "child", clock.now() + timedelta(minutes=3))
+        discard(thrown, clock.now() + timedelta(minutes=3))
+        latest = start_draft(session, TEAM, TEACHER, "report", "child", clock.now() + timedelta(minutes=1))
+    with db.session() as session:
+        assert school_and_open_draft(session, TEAM, TEACHER, "report", "UTC", clock.now())[1].id == latest.id
+        assert older.id != latest.id
+
+
+def test_the_form_opened_in_a_school_not_set_up_yet_makes_its_row(db: Database, clock: ManualClock) -> None:
+    with db.session() as session:
+        school, draft = school_and_open_draft(session, "T0NEW", TEACHER, "report", "Europe/Paris", clock.now())
+        assert (school.team_id, school.timezone, draft) == ("T0NEW", "Europe/Paris", None)
+    with db.session() as session:
+        school, _ = school_and_open_draft(session, "T0NEW", TEACHER, "report", "UTC", clock.now())
+        assert school.timezone == "Europe/Paris"  # made once, kept
 
 
 def test_references_count_per_school_and_year(db: Database, clock: ManualClock) -> None:
