@@ -116,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(settings: Settings, host: str, port: int) -> int:
     settings.require_slack()
+    # SIGTERM (a container or systemd stopping us) and SIGINT (Ctrl-C) both stop cleanly: set here, so an
+    # inherited "ignore SIGINT" (a background job) cannot leave the bot deaf to them; and set before anything
+    # starts, so a stop asked for while /healthz already answers but start-up is not done is not lost.
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     runtime = Runtime(settings)
     socket_mode = settings.slack_app_token is not None
     try:
@@ -127,11 +133,6 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     for warning in runtime.warnings:
         log.warning("%s", warning)
     freeze_start_up_objects()
-    # SIGTERM (a container or systemd stopping us) and SIGINT (Ctrl-C) both stop cleanly: set here, so an
-    # inherited "ignore SIGINT" (a background job) cannot leave the bot deaf to them.
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
     handler = None
     try:
         if socket_mode:
