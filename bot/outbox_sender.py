@@ -210,7 +210,7 @@ class OutboxSender:
 
     @staticmethod
     def _concern(session: Session, item: OutboxItem) -> tuple[Concern, access.ConcernSummary]:
-        both = access.found(session, item.team_id, item.concern_id) if item.concern_id else None
+        both = access.concern_and_summary(session, item.team_id, item.concern_id) if item.concern_id else None
         if both is None:
             raise NotReady(f"concern {item.concern_id} not found in {item.team_id}")
         return both

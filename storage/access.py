@@ -86,7 +86,7 @@ def find(session: Session, team_id: str, concern_id: int) -> Concern | None:
     return session.scalars(select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)).first()
 
 
-def found(session: Session, team_id: str, concern_id: int) -> tuple[Concern, ConcernSummary] | None:
+def concern_and_summary(session: Session, team_id: str, concern_id: int) -> tuple[Concern, ConcernSummary] | None:
     """The concern without its details, and its summary, in one statement (messages are rendered from these)."""
     reviewed = exists().where(InitialReview.concern_id == Concern.id)
     row = session.execute(select(Concern, reviewed).where(Concern.id == concern_id, Concern.team_id == team_id)
@@ -95,7 +95,7 @@ def found(session: Session, team_id: str, concern_id: int) -> tuple[Concern, Con
 
 
 def summary(session: Session, team_id: str, concern_id: int) -> ConcernSummary | None:
-    both = found(session, team_id, concern_id)
+    both = concern_and_summary(session, team_id, concern_id)
     return None if both is None else both[1]
 
 

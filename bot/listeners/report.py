@@ -101,7 +101,7 @@ def _submitted_view(session: Any, draft: Draft) -> dict:
                          about_adult=SubjectKind(concern.subject_kind).is_adult)
 
 
-def _advance(svc: Services, session: Any, draft: Draft, school: School, step: Step, state: dict
+def _advance(svc: Services, session: Any, draft: Draft, step: Step, state: dict, school: School
              ) -> tuple[dict[str, Any], bool]:
     """Save one step's answers and decide the response: errors, the next step, or the recorded concern.
 
@@ -151,12 +151,13 @@ def on_step_submit(ack: Ack, body: dict[str, Any], context: Any) -> None:
     try:  # one transaction for the step: its answers, and the concern when it is the last
         with svc.db.session(interactive=True) as session:
             held = owned_draft_at(session, payload.team.id, payload.user.id, meta.draft_id)
-            if held is None or held[0].status == DraftStatus.DISCARDED:
+            draft, school = held if held is not None else (None, None)
+            if draft is None or school is None or draft.status == DraftStatus.DISCARDED:
                 response = {"response_action": "update", "view": _expired()}
-            elif held[0].status == DraftStatus.SUBMITTED:
-                response = {"response_action": "update", "view": _submitted_view(session, held[0])}
+            elif draft.status == DraftStatus.SUBMITTED:
+                response = {"response_action": "update", "view": _submitted_view(session, draft)}
             else:
-                response, recorded = _advance(svc, session, *held, step, payload.view.state.values)
+                response, recorded = _advance(svc, session, draft, step, payload.view.state.values, school)
     except IntegrityError:
         # The same step was submitted twice at once and the other request won: if it recorded the concern,
         # show that record; otherwise nothing was lost (the draft has the answers) and a second press works.

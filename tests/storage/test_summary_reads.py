@@ -26,7 +26,7 @@ def test_a_summary_and_its_concern_come_in_one_statement_without_the_details(db:
     seen = _statements(db)
     with db.session() as session:
         before = len(seen)
-        found = access.found(session, TEAM, concern.id)
+        found = access.concern_and_summary(session, TEAM, concern.id)
         assert len(seen) - before == 1
         assert found is not None
         row, summary = found
@@ -52,5 +52,5 @@ def test_another_schools_concern_is_not_found(db: Database, clock: ManualClock) 
     set_up_school(db, clock.now())
     concern = report(db, clock.now())
     with db.session() as session:
-        assert access.found(session, "T0ELSEWHERE", concern.id) is None
+        assert access.concern_and_summary(session, "T0ELSEWHERE", concern.id) is None
         assert access.summary(session, "T0ELSEWHERE", concern.id) is None
