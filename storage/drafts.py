@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from storage.models import Draft, School
@@ -35,31 +35,62 @@ def owned_draft(session: Session, team_id: str, reporter_id: str, draft_id: str)
                                                Draft.reporter_id == reporter_id)).first()
 
 
+_HELD = (select(Draft, School).join(School, School.team_id == Draft.team_id)
+         .where(Draft.id == bindparam("draft_id"), Draft.team_id == bindparam("team_id"),
+                Draft.reporter_id == bindparam("reporter_id"))
+         .with_for_update(of=Draft))
+
+
 def owned_draft_at(session: Session, team_id: str, reporter_id: str, draft_id: str) -> tuple[Draft, School] | None:
-    """`owned_draft`, held for update, with its school (for its time zone and routing), in one statement."""
-    row = session.execute(
-        select(Draft, School).join(School, School.team_id == Draft.team_id)
-        .where(Draft.id == draft_id, Draft.team_id == team_id, Draft.reporter_id == reporter_id)
-        .with_for_update(of=Draft)
-    ).first()
+    """`owned_draft`, held for update, with its school (for its time zone and routing), in one statement (built
+    once: each step of the form reads it)."""
+    row = session.execute(_HELD, {"draft_id": draft_id, "team_id": team_id, "reporter_id": reporter_id}).first()
     return None if row is None else (row[0], row[1])
 
 
-def school_and_open_draft(session: Session, team_id: str, reporter_id: str, form_id: str, timezone: str,
-                          now: datetime) -> tuple[School, Draft | None]:
-    """The school (made on first use, as `ensure_school`) and this person's latest unsent draft of the form,
-    read in one statement: opening the form is the click people wait on most."""
-    row = session.execute(
-        select(School, Draft)
-        .outerjoin(Draft, and_(Draft.team_id == School.team_id, Draft.reporter_id == reporter_id,
-                               Draft.form_id == form_id, Draft.status == DraftStatus.OPEN))
-        .where(School.team_id == team_id)
-        .order_by(Draft.updated_at.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return ensure_school(session, team_id, timezone, now), None
-    return row[0], row[1]
+class DraftView(NamedTuple):
+    """A draft as the form shows it: read as columns, not loaded as an ORM object."""
+    id: str
+    step_id: str
+    answers: dict[str, Any]
+    created_at: datetime
+
+
+class Opening(NamedTuple):
+    timezone: str  # the school's
+    draft: DraftView  # this person's latest unsent draft of the form, or the one just started
+    started: bool  # whether it was started just now
+
+
+SCHOOLS, DRAFTS = School.__table__, Draft.__table__
+# Opening the form is the click people wait on most, so its two statements are built once, here: building a
+# statement (its clauses, its cache key) cost more of the interpreter's time than running it.
+_LATEST_OPEN = (
+    select(SCHOOLS.c.timezone, DRAFTS.c.id, DRAFTS.c.step_id, DRAFTS.c.answers, DRAFTS.c.created_at)
+    .select_from(SCHOOLS.outerjoin(DRAFTS, and_(
+        DRAFTS.c.team_id == SCHOOLS.c.team_id, DRAFTS.c.reporter_id == bindparam("reporter_id"),
+        DRAFTS.c.form_id == bindparam("form_id"), DRAFTS.c.status == DraftStatus.OPEN.value)))
+    .where(SCHOOLS.c.team_id == bindparam("team_id"))
+    .order_by(DRAFTS.c.updated_at.desc())
+    .limit(1)
+)
+_ADD = insert(DRAFTS)
+
+
+def open_form(session: Session, team_id: str, reporter_id: str, form_id: str, first_step_id: str, timezone: str,
+              now: datetime) -> Opening:
+    """This person's latest unsent draft of the form, or a new one started at its first step; with the school's
+    time zone (the school's row made on first use, as `ensure_school`). One read and, for a new draft, one
+    insert."""
+    row = session.execute(_LATEST_OPEN, {"team_id": team_id, "reporter_id": reporter_id, "form_id": form_id}).first()
+    school_timezone = ensure_school(session, team_id, timezone, now).timezone if row is None else row.timezone
+    if row is not None and row.id is not None:
+        return Opening(school_timezone, DraftView(row.id, row.step_id, row.answers or {}, row.created_at), False)
+    draft = DraftView(uuid.uuid4().hex, first_step_id, {}, now)
+    session.execute(_ADD, {"id": draft.id, "team_id": team_id, "reporter_id": reporter_id, "form_id": form_id,
+                           "step_id": first_step_id, "answers": {}, "status": DraftStatus.OPEN.value,
+                           "created_at": now, "updated_at": now})
+    return Opening(school_timezone, draft, True)
 
 
 def save_answers(draft: Draft, values: dict[str, Any], now: datetime, *, step_id: str | None = None) -> None:

@@ -24,7 +24,7 @@ from flows.forms import Answer, Kind, Step
 from flows.report_form import REPORT_FORM, ReportAnswers, needs_immediate_page
 from storage.concerns import page_immediate_risk, submit_report
 from storage.drafts import (
-    DraftStatus, discard, owned_draft, owned_draft_at, save_answers, school_and_open_draft, start_draft,
+    DraftStatus, DraftView, discard, open_form, owned_draft, owned_draft_at, save_answers, start_draft,
 )
 from storage.models import Concern, Draft, School
 from storage.schools import ensure_school
@@ -43,25 +43,23 @@ def _expired() -> dict:
     return notice_view("Report a concern", EXPIRED_TEXT)
 
 
-def _meta(svc: Services, draft: Draft, step_id: str) -> str:
+def _meta(svc: Services, draft: Draft | DraftView, step_id: str) -> str:
     return svc.codec.dump(FormMetadata(draft_id=draft.id, step_id=step_id))
 
 
-def _step(svc: Services, draft: Draft, step: Step, today: date, notice: str | None = None) -> dict:
+def _step(svc: Services, draft: Draft | DraftView, step: Step, today: date, notice: str | None = None) -> dict:
     return step_view(REPORT_FORM, step, draft.answers, _meta(svc, draft, step.id), today, notice=notice)
 
 
 def opening_view(svc: Services, team_id: str, user_id: str) -> dict:
     """Start a report, or offer to resume the one this person left unsent."""
-    now = svc.clock.now()
     with svc.db.session(interactive=True) as session:  # Slack's trigger to open the form lasts 3 seconds
-        school, draft = school_and_open_draft(session, team_id, user_id, REPORT_FORM.id, svc.default_timezone, now)
-        if draft is not None and draft.answers:
-            started = local_time(draft.created_at, school.timezone)
-            return resume_view(REPORT_FORM, started, _meta(svc, draft, draft.step_id))
-        if draft is None:
-            draft = start_draft(session, team_id, user_id, REPORT_FORM.id, REPORT_FORM.first_step.id, now)
-        return _step(svc, draft, REPORT_FORM.step(draft.step_id), svc.local_now(school.timezone).date())
+        opening = open_form(session, team_id, user_id, REPORT_FORM.id, REPORT_FORM.first_step.id,
+                            svc.default_timezone, svc.clock.now())
+    draft = opening.draft
+    if draft.answers:
+        return resume_view(REPORT_FORM, local_time(draft.created_at, opening.timezone), _meta(svc, draft, draft.step_id))
+    return _step(svc, draft, REPORT_FORM.step(draft.step_id), svc.local_now(opening.timezone).date())
 
 
 def on_command(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: Any) -> None:

@@ -11,10 +11,10 @@ from storage.concerns import acknowledge, next_reference
 from storage.outcomes import Result
 from storage.db import Database
 from storage.drafts import (
-    DraftStatus, discard, owned_draft, owned_draft_at, save_answers, school_and_open_draft, start_draft,
+    DraftStatus, discard, open_form, owned_draft, owned_draft_at, save_answers, start_draft,
 )
 from storage.events import events_for
-from storage.models import Concern, OutboxMessage, School, StatusChange
+from storage.models import Concern, Draft, OutboxMessage, School, StatusChange
 from tests.conftest import LONDON
 from tests.storage.helpers import DEPUTY, DSL, HEAD, TEACHER, TEAM, report, set_up_school
 
@@ -31,7 +31,9 @@ def test_a_draft_belongs_to_its_reporter_in_its_school(db: Database, clock: Manu
         assert mine.answers == {"child_name": "Robin", "year_group": "year_5"} and mine.step_id == "concern"
         assert owned_draft(session, TEAM, "U0SOMEONE", draft_id) is None
         assert owned_draft(session, "T0OTHER", TEACHER, draft_id) is None
-        assert school_and_open_draft(session, TEAM, TEACHER, "report", "UTC", clock.now())[1].id == draft_id
+        opening = open_form(session, TEAM, TEACHER, "report", "child", "UTC", clock.now())
+        assert (opening.draft.id, opening.draft.step_id, opening.started) == (draft_id, "concern", False)
+        assert opening.draft.answers == {"child_name": "Robin", "year_group": "year_5"}
         held = owned_draft_at(session, TEAM, TEACHER, draft_id)
         assert held is not None and held[0].id == draft_id and held[1].team_id == TEAM
         assert owned_draft_at(session, TEAM, "U0SOMEONE", draft_id) is None
@@ -43,8 +45,6 @@ def test_the_form_opens_on_the_latest_unsent_draft_of_this_person_in_this_school
     set_up_school(db, clock.now())
     set_up_school(db, clock.now(), team="T0OTHER")
     with db.session() as session:
-        school, draft = school_and_open_draft(session, TEAM, TEACHER, "report", "UTC", clock.now())
-        assert school.team_id == TEAM and school.timezone == "Europe/London" and draft is None
         older = start_draft(session, TEAM, TEACHER, "report", "child", clock.now())
         start_draft(session, TEAM, "U0SOMEONE", "report", "child", clock.now() + timedelta(minutes=2))
         start_draft(session, "T0OTHER", TEACHER, "report", "child", clock.now() + timedelta(minutes=2))
@@ -53,17 +53,36 @@ def test_the_form_opens_on_the_latest_unsent_draft_of_this_person_in_this_school
         discard(thrown, clock.now() + timedelta(minutes=3))
         latest = start_draft(session, TEAM, TEACHER, "report", "child", clock.now() + timedelta(minutes=1))
     with db.session() as session:
-        assert school_and_open_draft(session, TEAM, TEACHER, "report", "UTC", clock.now())[1].id == latest.id
+        opening = open_form(session, TEAM, TEACHER, "report", "child", "UTC", clock.now())
+        assert (opening.timezone, opening.draft.id, opening.started) == ("Europe/London", latest.id, False)
         assert older.id != latest.id
+        assert session.scalar(select(func.count()).select_from(Draft)) == 6  # the six above: none started
+
+
+def test_the_form_opened_with_no_unsent_draft_starts_one_at_the_first_step(db: Database,
+                                                                           clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    with db.session() as session:
+        done = start_draft(session, TEAM, TEACHER, "report", "child", clock.now())
+        done.status = DraftStatus.SUBMITTED
+    with db.session() as session:
+        opening = open_form(session, TEAM, TEACHER, "report", "child", "UTC", clock.now())
+        assert opening.started and opening.timezone == "Europe/London" and opening.draft.id != done.id
+    with db.session() as session:
+        started = owned_draft(session, TEAM, TEACHER, opening.draft.id)
+        assert started is not None and (started.step_id, started.answers, started.status) == ("child", {}, "open")
+        assert started.created_at == started.updated_at and started.form_id == "report"
+        again = open_form(session, TEAM, TEACHER, "report", "child", "UTC", clock.now())
+        assert (again.draft.id, again.started) == (opening.draft.id, False)  # the same empty draft, not another
 
 
 def test_the_form_opened_in_a_school_not_set_up_yet_makes_its_row(db: Database, clock: ManualClock) -> None:
     with db.session() as session:
-        school, draft = school_and_open_draft(session, "T0NEW", TEACHER, "report", "Europe/Paris", clock.now())
-        assert (school.team_id, school.timezone, draft) == ("T0NEW", "Europe/Paris", None)
+        opening = open_form(session, "T0NEW", TEACHER, "report", "child", "Europe/Paris", clock.now())
+        assert (opening.timezone, opening.started) == ("Europe/Paris", True)
     with db.session() as session:
-        school, _ = school_and_open_draft(session, "T0NEW", TEACHER, "report", "UTC", clock.now())
-        assert school.timezone == "Europe/Paris"  # made once, kept
+        assert session.get_one(School, "T0NEW").timezone == "Europe/Paris"
+        assert open_form(session, "T0NEW", TEACHER, "report", "child", "UTC", clock.now()).timezone == "Europe/Paris"
 
 
 def test_references_count_per_school_and_year(db: Database, clock: ManualClock) -> None:
