@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -164,30 +164,38 @@ def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | N
     ).first()
 
 
+# Acknowledge is the safeguarding team's most pressed button: its statements are built once (storage.drafts
+# says why), its writes go straight to the tables (the concern's row as a conditional update, not the ORM's
+# bulk update that first looks for the row in the session), and only the concern is loaded as an object.
+_CONCERN = select(Concern).where(Concern.id == bindparam("concern_id"), Concern.team_id == bindparam("team_id")) \
+    .options(UNREAD_DETAILS)
+CONCERNS = Concern.__table__
+_FIRST_ACKNOWLEDGEMENT = update(CONCERNS).where(
+    CONCERNS.c.id == bindparam("concern_id"), CONCERNS.c.status == Status.NEW.value,
+).values(status=Status.ACKNOWLEDGED.value, acknowledged_by=bindparam("actor"), acknowledged_at=bindparam("at"),
+         escalate_at=None)
+_STATUS_CHANGE = insert(StatusChange.__table__)
+
+
 def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
                 now: datetime) -> Outcome:
     """First press wins: a conditional update, so two people pressing at once give one acknowledgement."""
-    concern = session.scalars(select(Concern).where(Concern.id == concern_id, Concern.team_id == team_id)
-                              .options(UNREAD_DETAILS)).first()
+    concern = session.scalars(_CONCERN, {"concern_id": concern_id, "team_id": team_id}).first()
     if concern is None:
         return Outcome(Result.NOT_FOUND)
     if not may_handle(session, concern, actor_id):
         log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGE_REFUSED, actor_id, now)
         return Outcome(Result.REFUSED)
-    won = session.execute(
-        update(Concern)
-        .where(Concern.id == concern.id, Concern.status == Status.NEW.value)
-        .values(status=Status.ACKNOWLEDGED.value, acknowledged_by=actor_id, acknowledged_at=now,
-                escalate_at=None)
-    ).rowcount  # type: ignore[attr-defined]
+    won = session.execute(_FIRST_ACKNOWLEDGEMENT, {"concern_id": concern.id, "actor": actor_id, "at": now}
+                          ).rowcount  # type: ignore[attr-defined]
     if not won:
         session.refresh(concern)  # who was first, and when
         return Outcome(Result.ALREADY, summarise(concern))
     for name, value in (("status", Status.ACKNOWLEDGED.value), ("acknowledged_by", actor_id),
                         ("acknowledged_at", now), ("escalate_at", None)):
         set_committed_value(concern, name, value)  # as written: no need to read the row back
-    session.add(StatusChange(team_id=team_id, concern_id=concern.id, from_status=Status.NEW.value,
-                             to_status=Status.ACKNOWLEDGED.value, actor_id=actor_id, at=now))
+    session.execute(_STATUS_CHANGE, {"team_id": team_id, "concern_id": concern.id, "from_status": Status.NEW.value,
+                                     "to_status": Status.ACKNOWLEDGED.value, "actor_id": actor_id, "at": now})
     log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGED, actor_id, now)
     enqueue(session, team_id, OutboxKind.ALERT_REFRESH, f"{concern.id}:refresh:acknowledged", now,
             concern_id=concern.id)

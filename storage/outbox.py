@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -79,6 +79,9 @@ class OutboxItem:
     locked_until: datetime | None = None  # this claim's lease: whoever holds this value holds the row
 
 
+_ADD = insert(OutboxMessage.__table__)
+
+
 def outbox_row(team_id: str, kind: OutboxKind, dedupe_key: str, now: datetime, *, concern_id: int | None = None,
                recipient_id: str | None = None, payload: dict[str, Any] | None = None,
                due_at: datetime | None = None, priority: int = Priority.CONCERN) -> dict[str, Any]:
@@ -91,9 +94,10 @@ def enqueue(session: Session, team_id: str, kind: OutboxKind, dedupe_key: str, n
             concern_id: int | None = None, recipient_id: str | None = None,
             payload: dict[str, Any] | None = None, due_at: datetime | None = None,
             priority: int = Priority.CONCERN) -> None:
-    session.add(OutboxMessage(**outbox_row(team_id, kind, dedupe_key, now, concern_id=concern_id,
-                                           recipient_id=recipient_id, payload=payload, due_at=due_at,
-                                           priority=priority)))
+    """Queue a message, written at once (in the caller's transaction) by the table's insert: a queued row is
+    never changed by the code that queues it, so it needs none of the unit of work's bookkeeping."""
+    session.execute(_ADD, outbox_row(team_id, kind, dedupe_key, now, concern_id=concern_id,
+                                     recipient_id=recipient_id, payload=payload, due_at=due_at, priority=priority))
 
 
 def enqueue_once(session: Session, team_id: str, kind: OutboxKind, dedupe_key: str, now: datetime, *,

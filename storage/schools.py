@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from flows.concern import Role
@@ -57,13 +57,13 @@ def school_day(school: School) -> SchoolDay:
     return SchoolDay(starts=school.day_starts, ends=school.day_ends, closed=closure_days(school), bank_holidays=True)
 
 
+# Read on every button the safeguarding team presses: built once (see storage.drafts on why).
+_ROLES_OF = select(RoleAssignment.role).where(RoleAssignment.team_id == bindparam("team_id"),
+                                              RoleAssignment.user_id == bindparam("user_id"))
+
+
 def roles_of(session: Session, team_id: str, user_id: str) -> frozenset[Role]:
-    rows = session.scalars(
-        select(RoleAssignment.role).where(
-            RoleAssignment.team_id == team_id, RoleAssignment.user_id == user_id
-        )
-    )
-    return frozenset(Role(r) for r in rows)
+    return frozenset(Role(r) for r in session.scalars(_ROLES_OF, {"team_id": team_id, "user_id": user_id}))
 
 
 def holders(session: Session, team_id: str, roles: frozenset[Role]) -> list[RoleAssignment]:
