@@ -53,8 +53,8 @@ class StickyAck(Ack):
             self.__dict__["_response"] = value
 
 
-def keep_acknowledged(context: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
-    """A global middleware: every listener gets a StickyAck."""
+def keep_acknowledged(context: Any, body: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002
+    """A global middleware (bot.app.Direct): every listener gets a StickyAck."""
     current = context.get("ack")
     if current is None or current.response is None:
         context["ack"] = StickyAck()

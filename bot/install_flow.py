@@ -146,12 +146,12 @@ def _page(status: int, headline: str, detail: str, raw: bool = False) -> BoltRes
 
 
 def remember_workspaces(db: Database, settings: Settings, clock: Clock) -> Callable[..., object]:
-    """A Bolt middleware (OAuth mode): a request that reached a workspace through its organisation's install
+    """A Bolt global middleware (OAuth mode; bot.app.Direct): a request that reached a workspace through its organisation's install
     makes that workspace a school reached that way (again, if access was taken away and given back with the
     event missed), so its scheduled work and outbox find the token. Known workspaces cost nothing."""
     known: set[str] = set()
 
-    def middleware(context: dict, next: Callable[[], object]) -> object:  # noqa: A002 - Bolt's argument name
+    def middleware(context: dict, body: dict, next: Callable[[], object]) -> object:  # noqa: A002 - Bolt's
         team_id, enterprise_id = context.get("team_id"), context.get("enterprise_id")
         if team_id and enterprise_id and context.get("is_enterprise_install") and team_id not in known:
             if allowed(settings, team_id, enterprise_id):

@@ -129,10 +129,10 @@ def configure(level: str, fmt: str = "text", stream: IO[str] | None = None) -> N
 
 
 def request_middleware(count: Callable[[dict[str, Any]], None] | None = None) -> Callable[..., Any]:
-    """A Bolt global middleware: a request id, and the school, for every log line while the request is handled;
+    """A Bolt global middleware (bot.app.Direct): a request id, and the school, for every log line while the request is handled;
     `count` is told of each request (the metrics)."""
 
-    def middleware(body: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
+    def middleware(context: Any, body: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's
         team = body.get("team_id") or (body.get("team") or {}).get("id")
         TEAM.set(str(team) if team else None)
         REQUEST_ID.set(uuid.uuid4().hex[:12])

@@ -33,9 +33,9 @@ SERVICES_KEY = "concernbot_services"
 
 
 def inject(services: Services) -> Callable[..., Any]:
-    """A Bolt global middleware that puts the services into every request's context."""
+    """A Bolt global middleware (bot.app.Direct) that puts the services into every request's context."""
 
-    def middleware(context: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
+    def middleware(context: Any, body: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's
         context[SERVICES_KEY] = services
         return next()
 

@@ -177,9 +177,13 @@ class Database:
     def _wait_briefly(self, session: Session) -> None:
         connection = session.connection()
         if self.dialect == "sqlite":
-            connection.exec_driver_sql(f"PRAGMA busy_timeout={INTERACTIVE_WAIT_MS}")
+            # Straight on the driver's connection: a setting of this connection that cannot fail, so none of
+            # SQLAlchemy's execution machinery (half the CPU of an interactive unit that does nothing else).
+            connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={INTERACTIVE_WAIT_MS}")
             connection.connection.info[_INTERACTIVE] = True  # back to BUSY_WAIT_MS when it returns to the pool
         elif self.dialect == "postgresql":
+            # Through SQLAlchemy: the first statement of the unit is the one to find a dropped connection, and
+            # SQLAlchemy then renews the pool and raises the error the listeners explain.
             connection.exec_driver_sql(f"SET LOCAL lock_timeout = {INTERACTIVE_WAIT_MS}")
 
     def upgrade(self) -> None:
