@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from flows.aup import AupDocument, AupRules, Reason
@@ -122,20 +122,26 @@ def start_round(session: Session, school: School, reason: Reason, key: str, vers
     return campaign
 
 
+# Each team_join reads these: built once (storage.drafts says why).
+_CURRENT_VERSION_ID = select(AupVersion.id).where(AupVersion.team_id == bindparam("team_id")) \
+    .order_by(AupVersion.id.desc()).limit(1)
+_ASKED = select(AupRequest.id).where(
+    AupRequest.team_id == bindparam("team_id"), AupRequest.user_id == bindparam("user_id"),
+    AupRequest.version_id == bindparam("version_id"), AupRequest.superseded_at.is_(None))
+
+
 def ask_joiner(session: Session, school: School, user_id: str, now: datetime, due_at: datetime) -> bool:
     """A new member of staff is asked to sign the version in force on their first day, unless they already
     have been (a round planned as they joined, or Slack sending the event twice)."""
-    version = current_version(session, school.team_id)
-    if version is None:
+    version_id = session.scalar(_CURRENT_VERSION_ID, {"team_id": school.team_id})  # the id, not its text
+    if version_id is None:
         return False
-    asked = session.scalar(select(AupRequest.id).where(
-        AupRequest.team_id == school.team_id, AupRequest.user_id == user_id, AupRequest.version_id == version.id,
-        AupRequest.superseded_at.is_(None)))
+    asked = session.scalar(_ASKED, {"team_id": school.team_id, "user_id": user_id, "version_id": version_id})
     if asked is not None:
         return False
     today = local_date(school, due_at)
-    request = AupRequest(team_id=school.team_id, key=f"{school.team_id}:joiner:{version.id}:{user_id}",
-                         campaign_id=None, version_id=version.id, user_id=user_id, reason=Reason.JOINER.value,
+    request = AupRequest(team_id=school.team_id, key=f"{school.team_id}:joiner:{version_id}:{user_id}",
+                         campaign_id=None, version_id=version_id, user_id=user_id, reason=Reason.JOINER.value,
                          requested_at=now, requested_on=today, reminders_sent=0, last_contact_on=today)
     session.add(request)
     session.flush()

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import OutboxMessage, School
@@ -80,6 +80,9 @@ class OutboxItem:
 
 
 _ADD = insert(OutboxMessage.__table__)
+# (RETURNING says whether it inserted: psycopg gives no rowcount for this statement.)
+_ADD_ONCE = {name: dialect.insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
+             .returning(OutboxMessage.id) for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 def outbox_row(team_id: str, kind: OutboxKind, dedupe_key: str, now: datetime, *, concern_id: int | None = None,
@@ -104,17 +107,12 @@ def enqueue_once(session: Session, team_id: str, kind: OutboxKind, dedupe_key: s
                  concern_id: int | None = None, recipient_id: str | None = None,
                  payload: dict[str, Any] | None = None, due_at: datetime | None = None,
                  priority: int = Priority.CONCERN) -> bool:
-    """Queue a message unless one with this key was ever queued (by this or another process)."""
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            enqueue(session, team_id, kind, dedupe_key, now, concern_id=concern_id, recipient_id=recipient_id,
-                    payload=payload, due_at=due_at, priority=priority)
-            session.flush()
-        return True
-    except IntegrityError:
-        return False
+    """Queue a message unless one with this key was ever queued (by this or another process): one INSERT ... ON
+    CONFLICT DO NOTHING on the key's unique index, so a second queuer at the same moment waits for the first's
+    transaction and then adds nothing."""
+    row = outbox_row(team_id, kind, dedupe_key, now, concern_id=concern_id, recipient_id=recipient_id,
+                     payload=payload, due_at=due_at, priority=priority)
+    return session.execute(_ADD_ONCE[session.get_bind().dialect.name], row).first() is not None
 
 
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.models import TEAM_ID, Base
@@ -26,15 +26,18 @@ class SeenEvent(Base):
     seen_at: Mapped[datetime] = mapped_column(index=True)
 
 
+SEEN = SeenEvent.__table__
+# Each dialect's INSERT ... ON CONFLICT DO NOTHING, built once: a claim is one statement (no savepoint), and
+# a second claimant of the same id waits for the first's transaction, then inserts nothing.
+# (RETURNING says whether it inserted: psycopg gives no rowcount for this statement.)
+_CLAIM = {name: dialect.insert(SEEN).on_conflict_do_nothing(index_elements=[SEEN.c.event_id])
+          .returning(SEEN.c.event_id) for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
 def claim_event(session: Session, event_id: str, team_id: str | None, now: datetime) -> bool:
     """True the first time this event id is claimed; False if it was handled (or is being handled) already."""
-    try:
-        with session.begin_nested():
-            session.add(SeenEvent(event_id=event_id[:64], team_id=team_id, seen_at=now))
-            session.flush()
-        return True
-    except IntegrityError:
-        return False
+    claim = _CLAIM[session.get_bind().dialect.name]
+    return session.execute(claim, {"event_id": event_id[:64], "team_id": team_id, "seen_at": now}).first() is not None
 
 
 def prune_seen_events(session: Session, now: datetime, kept_for: timedelta = KEPT_FOR) -> int:
