@@ -106,8 +106,13 @@ def case_roles(concern: Concern) -> frozenset[Role]:
 def may_handle(session: Session, concern: Concern, user_id: str) -> bool:
     """May this person open and act on this concern? Its routing decision and their roles decide;
     the person it is about never may, whatever roles they hold."""
-    return may_open(case_roles(concern), roles_of(session, concern.team_id, user_id), concern.escalation_level,
-                    viewer_id=user_id, subject_user_id=concern.subject_user_id)
+    return may_handle_as(concern, roles_of(session, concern.team_id, user_id), user_id)
+
+
+def may_handle_as(concern: Concern, roles: frozenset[Role], user_id: str) -> bool:
+    """`may_handle`, with the person's roles in this school already read (`roles_of`, `roles_in`)."""
+    return may_open(case_roles(concern), roles, concern.escalation_level, viewer_id=user_id,
+                    subject_user_id=concern.subject_user_id)
 
 
 def handler_check(session: Session, team_id: str, user_id: str) -> Callable[[Concern], bool]:

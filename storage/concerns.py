@@ -17,14 +17,14 @@ from flows.escalation import TOP, URGENT_PAGED, pages_everyone
 from flows.school_time import add_school_minutes
 from flows.references import format_reference
 from flows.report_form import ReportAnswers
-from storage.access import UNREAD_DETAILS, may_handle, summarise
+from storage.access import UNREAD_DETAILS, may_handle_as, summarise
 from storage.drafts import DraftStatus
 from storage.children import child_index
 from storage.events import EventKind, log_event
 from flows.routing import IMMEDIATE_RISK_PAGED, Decision
 from storage.models import Concern, ConcernChild, Draft, OutboxMessage, ReferenceCounter, School, StatusChange
-from storage.schools import holders, school_day
-from storage.outbox import OutboxKind, Priority, enqueue, enqueue_once
+from storage.schools import holders, roles_column, roles_in, school_day
+from storage.outbox import OutboxKind, Priority, enqueue, enqueue_once, enqueue_rows, outbox_row
 from storage.outcomes import Outcome, Result
 from storage.deadlines import start_clocks
 from storage.retention import set_retain_until
@@ -165,10 +165,11 @@ def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | N
 
 
 # Acknowledge is the safeguarding team's most pressed button: its statements are built once (storage.drafts
-# says why), its writes go straight to the tables (the concern's row as a conditional update, not the ORM's
-# bulk update that first looks for the row in the session), and only the concern is loaded as an object.
-_CONCERN = select(Concern).where(Concern.id == bindparam("concern_id"), Concern.team_id == bindparam("team_id")) \
-    .options(UNREAD_DETAILS)
+# says why), the presser's roles are read with the concern, its writes go straight to the tables (the
+# concern's row as a conditional update, not the ORM's bulk update that first looks for the row in the
+# session; both messages in one statement), and only the concern is loaded as an object.
+_CONCERN_AND_ROLES = select(Concern, roles_column(bindparam("team_id"), bindparam("actor"))) \
+    .where(Concern.id == bindparam("concern_id"), Concern.team_id == bindparam("team_id")).options(UNREAD_DETAILS)
 CONCERNS = Concern.__table__
 _FIRST_ACKNOWLEDGEMENT = update(CONCERNS).where(
     CONCERNS.c.id == bindparam("concern_id"), CONCERNS.c.status == Status.NEW.value,
@@ -180,10 +181,11 @@ _STATUS_CHANGE = insert(StatusChange.__table__)
 def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
                 now: datetime) -> Outcome:
     """First press wins: a conditional update, so two people pressing at once give one acknowledgement."""
-    concern = session.scalars(_CONCERN, {"concern_id": concern_id, "team_id": team_id}).first()
-    if concern is None:
+    row = session.execute(_CONCERN_AND_ROLES, {"concern_id": concern_id, "team_id": team_id, "actor": actor_id}).first()
+    if row is None:
         return Outcome(Result.NOT_FOUND)
-    if not may_handle(session, concern, actor_id):
+    concern, roles = row
+    if not may_handle_as(concern, roles_in(roles), actor_id):
         log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGE_REFUSED, actor_id, now)
         return Outcome(Result.REFUSED)
     won = session.execute(_FIRST_ACKNOWLEDGEMENT, {"concern_id": concern.id, "actor": actor_id, "at": now}
@@ -197,8 +199,8 @@ def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
     session.execute(_STATUS_CHANGE, {"team_id": team_id, "concern_id": concern.id, "from_status": Status.NEW.value,
                                      "to_status": Status.ACKNOWLEDGED.value, "actor_id": actor_id, "at": now})
     log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGED, actor_id, now)
-    enqueue(session, team_id, OutboxKind.ALERT_REFRESH, f"{concern.id}:refresh:acknowledged", now,
-            concern_id=concern.id)
-    enqueue(session, team_id, OutboxKind.REPORTER_ACKNOWLEDGED, f"{concern.id}:reporter:acknowledged",
-            now, concern_id=concern.id, recipient_id=concern.reporter_id)
+    enqueue_rows(session, [
+        outbox_row(team_id, OutboxKind.ALERT_REFRESH, f"{concern.id}:refresh:acknowledged", now, concern_id=concern.id),
+        outbox_row(team_id, OutboxKind.REPORTER_ACKNOWLEDGED, f"{concern.id}:reporter:acknowledged", now,
+                   concern_id=concern.id, recipient_id=concern.reporter_id)])
     return Outcome(Result.DONE, summarise(concern))

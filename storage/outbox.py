@@ -103,6 +103,12 @@ def enqueue(session: Session, team_id: str, kind: OutboxKind, dedupe_key: str, n
                                      recipient_id=recipient_id, payload=payload, due_at=due_at, priority=priority))
 
 
+def enqueue_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue several messages (`outbox_row`s) in one statement (one round trip on PostgreSQL)."""
+    if rows:
+        session.execute(_ADD, rows)
+
+
 def enqueue_once(session: Session, team_id: str, kind: OutboxKind, dedupe_key: str, now: datetime, *,
                  concern_id: int | None = None, recipient_id: str | None = None,
                  payload: dict[str, Any] | None = None, due_at: datetime | None = None,

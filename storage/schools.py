@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from flows.concern import Role
@@ -60,6 +61,16 @@ def school_day(school: School) -> SchoolDay:
 # Read on every button the safeguarding team presses: built once (see storage.drafts on why).
 _ROLES_OF = select(RoleAssignment.role).where(RoleAssignment.team_id == bindparam("team_id"),
                                               RoleAssignment.user_id == bindparam("user_id"))
+
+
+def roles_column(team_id: Any, user_id: Any) -> Any:
+    """A person's roles in a school as one column of another statement (comma-separated; `roles_in` reads it)."""
+    return select(func.aggregate_strings(RoleAssignment.role, ",")).where(
+        RoleAssignment.team_id == team_id, RoleAssignment.user_id == user_id).scalar_subquery()
+
+
+def roles_in(column: str | None) -> frozenset[Role]:
+    return frozenset(Role(r) for r in (column or "").split(",") if r)
 
 
 def roles_of(session: Session, team_id: str, user_id: str) -> frozenset[Role]:
