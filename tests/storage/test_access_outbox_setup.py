@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from flows.clock import ManualClock
 from flows.concern import Role
 from flows.school import Person
@@ -9,7 +11,7 @@ from storage import access
 from storage.db import Database
 from storage.events import events_for
 from storage.outbox import claim_due, mark_failed, mark_sent, pending_count
-from storage.schools import apply_setup, roles_of
+from storage.schools import apply_setup, roles_column, roles_in, roles_of
 from tests.storage.helpers import DEPUTY, DSL, HEAD, TEACHER, TEAM, report, school_setup, set_up_school
 
 
@@ -87,3 +89,18 @@ def test_setup_is_idempotent_and_reports_each_change(db: Database, clock: Manual
                                       "Chair of governors: chair@example.org removed"])
     with db.session() as session:
         assert roles_of(session, TEAM, DEPUTY) == frozenset()
+
+
+def test_a_persons_roles_read_as_a_column_of_another_statement_are_their_roles_in_that_school(
+        db: Database, clock: ManualClock) -> None:
+    both = [(Role.DSL, Person(user_id=DSL, name="Dee Lead")), (Role.HEADTEACHER, Person(user_id=DSL, name="Dee Lead"))]
+    with db.session() as session:
+        apply_setup(session, school_setup(people=both), clock.now())
+        apply_setup(session, school_setup(team="T0OTHER", people=[(Role.DEPUTY_DSL, Person(user_id=DSL, name="D"))]),
+                    clock.now())
+    with db.session() as session:
+        for team, user in ((TEAM, DSL), (TEAM, TEACHER), ("T0OTHER", DSL), ("T0NONE", DSL)):
+            column = session.scalar(select(roles_column(team, user)))
+            assert roles_in(column) == roles_of(session, team, user)
+        assert roles_in(session.scalar(select(roles_column(TEAM, DSL)))) == frozenset({Role.DSL, Role.HEADTEACHER})
+        assert roles_in(session.scalar(select(roles_column(TEAM, TEACHER)))) == frozenset()
