@@ -6,10 +6,8 @@ import argparse
 import importlib
 import logging
 import os
-import signal
 import socket
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.logs import configure as configure_logging
+from bot.stopping import stop_on_signals
 from bot.backup import BackupError
 from bot.runtime import (
     Runtime, connect_school, connect_to_slack, database_for, freeze_start_up_objects, open_database,
@@ -119,9 +118,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     # SIGTERM (a container or systemd stopping us) and SIGINT (Ctrl-C) both stop cleanly: set here, so an
     # inherited "ignore SIGINT" (a background job) cannot leave the bot deaf to them; and set before anything
     # starts, so a stop asked for while /healthz already answers but start-up is not done is not lost.
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+    stop = stop_on_signals()
     runtime = Runtime(settings)
     socket_mode = settings.slack_app_token is not None
     try:
@@ -149,7 +146,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
                                   "Information page.") from None
         else:
             log.info("concernbot serving %s over HTTP at %s/slack/events", runtime.client_team, runtime.url)
-        stopping.wait()
+        stop.wait()
         log.info("concernbot stopping")
     finally:
         if handler is not None:

@@ -3,21 +3,18 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 
 from bot.http import HttpServer, wsgi_app
+from bot.stopping import stop_on_signals
 from tests.bench.latency import floor_app
 
 
 def main() -> None:
     server = HttpServer(wsgi_app(floor_app(), lambda: {"status": "ok"}), "127.0.0.1", int(sys.argv[1]))
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+    stop = stop_on_signals()
     server.start()
-    stopping.wait()
+    stop.wait()
     server.stop()
 
 
