@@ -146,9 +146,10 @@ def _page(status: int, headline: str, detail: str, raw: bool = False) -> BoltRes
 
 
 def remember_workspaces(db: Database, settings: Settings, clock: Clock) -> Callable[..., object]:
-    """A Bolt global middleware (OAuth mode; bot.app.Direct): a request that reached a workspace through its organisation's install
-    makes that workspace a school reached that way (again, if access was taken away and given back with the
-    event missed), so its scheduled work and outbox find the token. Known workspaces cost nothing."""
+    """A Bolt global middleware (OAuth mode; bot.app.Direct): a request that reached a workspace through its
+    organisation's install makes that workspace a school reached that way (again, if access was taken away and
+    given back with the event missed), so its scheduled work and outbox find the token. Known workspaces cost
+    nothing."""
     known: set[str] = set()
 
     def middleware(context: dict, body: dict, next: Callable[[], object]) -> object:  # noqa: A002 - Bolt's

@@ -129,8 +129,8 @@ def configure(level: str, fmt: str = "text", stream: IO[str] | None = None) -> N
 
 
 def request_middleware(count: Callable[[dict[str, Any]], None] | None = None) -> Callable[..., Any]:
-    """A Bolt global middleware (bot.app.Direct): a request id, and the school, for every log line while the request is handled;
-    `count` is told of each request (the metrics)."""
+    """A Bolt global middleware (bot.app.Direct): a request id, and the school, for every log line while the
+    request is handled; `count` is told of each request (the metrics)."""
 
     def middleware(context: Any, body: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's
         team = body.get("team_id") or (body.get("team") or {}).get("id")

@@ -58,7 +58,8 @@ def opening_view(svc: Services, team_id: str, user_id: str) -> dict:
                             svc.default_timezone, svc.clock.now())
     draft = opening.draft
     if draft.answers:
-        return resume_view(REPORT_FORM, local_time(draft.created_at, opening.timezone), _meta(svc, draft, draft.step_id))
+        started = local_time(draft.created_at, opening.timezone)
+        return resume_view(REPORT_FORM, started, _meta(svc, draft, draft.step_id))
     return _step(svc, draft, REPORT_FORM.step(draft.step_id), svc.local_now(opening.timezone).date())
 
 
