@@ -28,7 +28,12 @@ log = logging.getLogger(__name__)
 # What someone sees who uses concernbot in a workspace it is not (or no longer) installed in.
 NOT_INSTALLED = ("concernbot is not installed in this workspace: ask whoever looks after Slack here to install it "
                  "again. Anything recorded before is kept.")
-LISTENER_THREADS = 64
+# Bolt runs each listener, its ack and then the slow part, on this pool. Too few threads, and slow Web API
+# calls hold them all while the next request waits for one to acknowledge (Bolt's default of 5 left the
+# sixth command unanswered past 3 seconds while views.open hung). Too many, and under load dozens of threads
+# in the middle of their slow part contend for the interpreter lock with the ones about to acknowledge: on
+# PostgreSQL, 64 threads gave an Acknowledge p99 half as long again as 16 did (README, Performance).
+LISTENER_THREADS = 16
 
 
 def listener_pool() -> ContextExecutor:
@@ -69,9 +74,7 @@ def create_app(*, signing_secret: str, client: WebClient, services: Services, me
         **({"oauth_settings": oauth} if oauth is not None else {"authorize": authorize}),
         process_before_response=False, logger=logging.getLogger("concernbot.bolt"),
         user_facing_authorize_error_message=NOT_INSTALLED,
-        # Bolt runs each listener (its ack, then the slow part) on this pool; with Bolt's default of 5
-        # threads, five slow Web API calls would leave the sixth request unacknowledged past 3 seconds.
-        listener_executor=listeners or listener_pool(),
+        listener_executor=listeners or listener_pool(),  # LISTENER_THREADS says why this size
     )
     app.use(Direct(failures.keep_acknowledged))
     app.use(Direct(request_middleware(metrics.count_request if metrics else None)))
