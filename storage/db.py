@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,11 +52,55 @@ POOL_SIZE, POOL_OVERFLOW = 10, 20  # per process: three workers stay under Postg
 # and they are told, with what they typed still in place.
 BUSY_WAIT_MS, INTERACTIVE_WAIT_MS = 10_000, 1_500  # the second leaves room inside Slack's 3 s
 _INTERACTIVE = "concernbot_interactive"
+# PostgreSQL: at most this many units of work run at once in a process; the next waits its turn, for up to
+# TURN_WAIT_SECONDS, then goes ahead anyway (so a stuck unit can delay the others, never block them). Each
+# unit is a few milliseconds of the interpreter's time between round trips to the database: under a burst,
+# dozens at once took turns with the interpreter lock so often that the threads acknowledging new requests
+# waited behind them, and the hand-overs themselves cost CPU (README, Performance). Slack calls and email are
+# made outside units of work, except the outbox's one sender thread's. (SQLite's writers already take turns,
+# in the order they came, in storage.sqlite_writer; a second queue in front of that one would reorder them.)
+UNITS_AT_ONCE, TURN_WAIT_SECONDS = 4, 0.5
 # A server connection back in the pool for less than this is used again as it is; one idle longer is pinged
 # first (`_pinger`). Under load connections come back within milliseconds, and a ping on every
 # checkout was one more round trip (and a good part of the CPU) in every unit of work.
 PING_AFTER_IDLE_SECONDS = 10.0
 _RETURNED_AT = "concernbot_returned_at"
+
+
+# PostgreSQL: the lock_timeout a server connection has (its info's _LOCK_TIMEOUT: INTERACTIVE_WAIT_MS; absent, the
+# server's default, which background work keeps). It is set for the session, so it stays with the connection
+# in the pool and the next interactive unit on it needs no statement for it: `SET LOCAL` in every unit was a
+# round trip of its own, one in five of a /report-concern's. Set inside a unit's transaction, it is undone if
+# that rolls back, and so is the note (_rolled_back).
+_LOCK_TIMEOUT, _CHANGED_FROM = "concernbot_lock_timeout_ms", "concernbot_lock_timeout_was"
+
+
+def _set_lock_timeout(connection: Any, wanted_ms: int | None) -> dict[str, Any]:
+    info: dict[str, Any] = connection.info
+    had = info.get(_LOCK_TIMEOUT)
+    info.pop(_CHANGED_FROM, None)
+    if had != wanted_ms:
+        # Through SQLAlchemy: the first statement of the unit is the one to find a dropped connection, and
+        # SQLAlchemy then renews the pool and raises the error the listeners explain.
+        connection.exec_driver_sql("SET lock_timeout TO DEFAULT" if wanted_ms is None else
+                                   f"SET lock_timeout = {int(wanted_ms)}")
+        info[_CHANGED_FROM] = had
+        if wanted_ms is None:
+            info.pop(_LOCK_TIMEOUT, None)
+        else:
+            info[_LOCK_TIMEOUT] = wanted_ms
+    return info
+
+
+def _rolled_back(info: dict[str, Any]) -> None:
+    """The unit rolled back, and with it any SET it made: the note goes back to what it was. (A connection
+    that was lost meanwhile had its info emptied by SQLAlchemy, and stays unnoted: the server's default.)"""
+    if _CHANGED_FROM in info:
+        had = info.pop(_CHANGED_FROM)
+        if had is None:
+            info.pop(_LOCK_TIMEOUT, None)
+        else:
+            info[_LOCK_TIMEOUT] = had
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -142,6 +187,8 @@ class Database:
             event.listen(self.engine, "checkout", _pinger(self.engine))
         attach(self.engine.dialect, self.keyring)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._turns = None if sqlite else threading.BoundedSemaphore(UNITS_AT_ONCE)
+        self._held = threading.local()  # how many units this thread is inside: one inside another takes no turn
 
     @property
     def missing_file(self) -> str | None:
@@ -161,30 +208,43 @@ class Database:
 
         `interactive`: someone in Slack is waiting for the answer, so a lock held elsewhere fails it after
         INTERACTIVE_WAIT_MS (an OperationalError, for the listener to explain) rather than after Slack's
-        3 seconds have run out."""
-        session = self._sessions()
+        3 seconds have run out. PostgreSQL: every unit waits its turn (UNITS_AT_ONCE)."""
+        inside = getattr(self._held, "units", 0)
+        turn = not inside and self._turns is not None and self._turns.acquire(timeout=TURN_WAIT_SECONDS)
+        self._held.units = inside + 1
         try:
-            if interactive:
-                self._wait_briefly(session)
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+            session = self._sessions()
+            noted = None
+            try:
+                if interactive:
+                    noted = self._wait_briefly(session)
+                elif self.dialect == "postgresql":
+                    noted = _set_lock_timeout(session.connection(), None)
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                if noted is not None:
+                    _rolled_back(noted)
+                raise
+            finally:
+                session.close()
         finally:
-            session.close()
+            self._held.units = inside
+            if turn:
+                self._turns.release()
 
-    def _wait_briefly(self, session: Session) -> None:
+    def _wait_briefly(self, session: Session) -> dict[str, Any] | None:
+        """Make this unit's lock waits short. PostgreSQL: returns the connection's info, where its lock timeout
+        is noted (`_LOCK_TIMEOUT`), for `session` to put right if the unit rolls back."""
         connection = session.connection()
         if self.dialect == "sqlite":
             # Straight on the driver's connection: a setting of this connection that cannot fail, so none of
             # SQLAlchemy's execution machinery (half the CPU of an interactive unit that does nothing else).
             connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={INTERACTIVE_WAIT_MS}")
             connection.connection.info[_INTERACTIVE] = True  # back to BUSY_WAIT_MS when it returns to the pool
-        elif self.dialect == "postgresql":
-            # Through SQLAlchemy: the first statement of the unit is the one to find a dropped connection, and
-            # SQLAlchemy then renews the pool and raises the error the listeners explain.
-            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {INTERACTIVE_WAIT_MS}")
+            return None
+        return _set_lock_timeout(connection, INTERACTIVE_WAIT_MS) if self.dialect == "postgresql" else None
 
     def upgrade(self) -> None:
         from storage.migrate import upgrade_to_head
