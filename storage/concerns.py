@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import logging
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -171,11 +171,34 @@ def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | N
 _CONCERN_AND_ROLES = select(Concern, roles_column(bindparam("team_id"), bindparam("actor"))) \
     .where(Concern.id == bindparam("concern_id"), Concern.team_id == bindparam("team_id")).options(UNREAD_DETAILS)
 CONCERNS = Concern.__table__
+_ACTOR, _AT = bindparam("actor", type_=CONCERNS.c.acknowledged_by.type), bindparam("at", type_=CONCERNS.c.acknowledged_at.type)
 _FIRST_ACKNOWLEDGEMENT = update(CONCERNS).where(
-    CONCERNS.c.id == bindparam("concern_id"), CONCERNS.c.status == Status.NEW.value,
-).values(status=Status.ACKNOWLEDGED.value, acknowledged_by=bindparam("actor"), acknowledged_at=bindparam("at"),
-         escalate_at=None)
+    CONCERNS.c.id == bindparam("concern_id"), CONCERNS.c.status == bindparam("from_status"),
+).values(status=bindparam("to_status"), acknowledged_by=_ACTOR, acknowledged_at=_AT, escalate_at=null())
 _STATUS_CHANGE = insert(StatusChange.__table__)
+# PostgreSQL: the first acknowledgement and its status change in one statement (a data-modifying WITH), a row
+# back only for the press that won. SQLite has no data-modifying WITH: the two statements above, one by one.
+_WON = _FIRST_ACKNOWLEDGEMENT.returning(CONCERNS.c.id).cte("won")
+_FIRST_ACKNOWLEDGEMENT_RECORDED = insert(StatusChange.__table__).from_select(
+    ["team_id", "concern_id", "from_status", "to_status", "actor_id", "at"],
+    select(bindparam("team", type_=CONCERNS.c.team_id.type), _WON.c.id,
+           bindparam("from_status", type_=CONCERNS.c.status.type), bindparam("to_status", type_=CONCERNS.c.status.type),
+           _ACTOR, _AT),
+).returning(StatusChange.__table__.c.id)
+
+
+def _first_acknowledgement(session: Session, team_id: str, concern_id: int, actor_id: str, now: datetime) -> bool:
+    """Acknowledge the concern if it is still new, with its status change; whether this press did."""
+    # (No key is a column of concerns: one that were would be taken as another column for the UPDATE to set.)
+    given = {"concern_id": concern_id, "team": team_id, "actor": actor_id, "at": now,
+             "from_status": Status.NEW.value, "to_status": Status.ACKNOWLEDGED.value}
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(_FIRST_ACKNOWLEDGEMENT_RECORDED, given).first() is not None
+    if not session.execute(_FIRST_ACKNOWLEDGEMENT, given).rowcount:  # type: ignore[attr-defined]
+        return False
+    session.execute(_STATUS_CHANGE, {"team_id": team_id, "concern_id": concern_id, "from_status": Status.NEW.value,
+                                     "to_status": Status.ACKNOWLEDGED.value, "actor_id": actor_id, "at": now})
+    return True
 
 
 def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
@@ -188,16 +211,12 @@ def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
     if not may_handle_as(concern, roles_in(roles), actor_id):
         log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGE_REFUSED, actor_id, now)
         return Outcome(Result.REFUSED)
-    won = session.execute(_FIRST_ACKNOWLEDGEMENT, {"concern_id": concern.id, "actor": actor_id, "at": now}
-                          ).rowcount  # type: ignore[attr-defined]
-    if not won:
+    if not _first_acknowledgement(session, team_id, concern.id, actor_id, now):
         session.refresh(concern)  # who was first, and when
         return Outcome(Result.ALREADY, summarise(concern))
     for name, value in (("status", Status.ACKNOWLEDGED.value), ("acknowledged_by", actor_id),
                         ("acknowledged_at", now), ("escalate_at", None)):
         set_committed_value(concern, name, value)  # as written: no need to read the row back
-    session.execute(_STATUS_CHANGE, {"team_id": team_id, "concern_id": concern.id, "from_status": Status.NEW.value,
-                                     "to_status": Status.ACKNOWLEDGED.value, "actor_id": actor_id, "at": now})
     log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGED, actor_id, now)
     enqueue_rows(session, [
         outbox_row(team_id, OutboxKind.ALERT_REFRESH, f"{concern.id}:refresh:acknowledged", now, concern_id=concern.id),

@@ -160,6 +160,14 @@ def test_acknowledge_is_first_wins_and_refuses_outsiders(db: Database, clock: Ma
     with db.session() as session:
         won = acknowledge(session, TEAM, concern.id, DEPUTY, later)
         assert won.result is Result.DONE and won.summary.acknowledged_by == DEPUTY
+    with db.session() as session:  # the status change went with it (PostgreSQL: in the same statement)
+        change = session.scalars(select(StatusChange).where(StatusChange.concern_id == concern.id)
+                                 .order_by(StatusChange.id.desc())).first()
+        assert (change.team_id, change.from_status, change.to_status, change.actor_id, change.at) == (
+            TEAM, "new", "acknowledged", DEPUTY, later)
+        stored = session.get_one(Concern, concern.id)
+        assert (stored.status, stored.acknowledged_by, stored.acknowledged_at, stored.escalate_at) == (
+            "acknowledged", DEPUTY, later, None)
     with db.session() as session:
         lost = acknowledge(session, TEAM, concern.id, DSL, clock.advance(timedelta(minutes=1)))
         assert lost.result is Result.ALREADY
