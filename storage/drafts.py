@@ -81,7 +81,8 @@ def open_form(session: Session, team_id: str, reporter_id: str, form_id: str, fi
               now: datetime) -> Opening:
     """This person's latest unsent draft of the form, or a new one started at its first step; with the school's
     time zone (the school's row made on first use, as `ensure_school`). One read and, for a new draft, one
-    insert."""
+    insert. Each write stands on its own (a school's row is wanted whether or not a draft follows), so the
+    listener runs it with each statement committed as it runs (`Database.session(autocommit=True)`)."""
     row = session.execute(_LATEST_OPEN, {"team_id": team_id, "reporter_id": reporter_id, "form_id": form_id}).first()
     school_timezone = ensure_school(session, team_id, timezone, now).timezone if row is None else row.timezone
     if row is not None and row.id is not None:

@@ -53,7 +53,8 @@ def _step(svc: Services, draft: Draft | DraftView, step: Step, today: date, noti
 
 def opening_view(svc: Services, team_id: str, user_id: str) -> dict:
     """Start a report, or offer to resume the one this person left unsent."""
-    with svc.db.session(interactive=True) as session:  # Slack's trigger to open the form lasts 3 seconds
+    # Slack's trigger to open the form lasts 3 seconds. Each write of open_form stands on its own: autocommit.
+    with svc.db.session(interactive=True, autocommit=True) as session:
         opening = open_form(session, team_id, user_id, REPORT_FORM.id, REPORT_FORM.first_step.id,
                             svc.default_timezone, svc.clock.now())
     draft = opening.draft

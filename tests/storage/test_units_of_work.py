@@ -198,3 +198,32 @@ def test_on_postgresql_an_interactive_unit_gives_up_on_a_held_row_in_time(db: Da
             holder.rollback()
     finally:
         other.dispose()
+
+
+def test_on_postgresql_an_autocommit_unit_commits_each_statement_as_it_runs_and_only_that_unit(db: Database) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite ignores autocommit")
+    with db.session() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS seen (x integer)"))
+        session.execute(text("DELETE FROM seen"))
+    other = Database(db.url)
+
+    def others_see() -> list[int]:
+        with other.session() as session:
+            return list(session.execute(text("SELECT x FROM seen ORDER BY x")).scalars())
+
+    try:
+        with db.session(interactive=True, autocommit=True) as session:
+            assert _lock_timeout(session) == f"{INTERACTIVE_WAIT_MS}ms"
+            session.execute(text("INSERT INTO seen VALUES (1)"))
+            assert others_see() == [1]  # committed as it ran
+        with pytest.raises(ZeroDivisionError):
+            with db.session(interactive=True) as session:  # the same pooled connection, in a transaction again
+                session.execute(text("INSERT INTO seen VALUES (2)"))
+                assert others_see() == [1]
+                raise ZeroDivisionError
+        assert others_see() == [1]
+        with db.session(interactive=True) as session:  # its lock wait was kept: no transaction undid it
+            assert _lock_timeout(session) == f"{INTERACTIVE_WAIT_MS}ms"
+    finally:
+        other.dispose()
