@@ -53,9 +53,9 @@ def _enter_in_a_thread(db: Database) -> tuple[threading.Thread, threading.Event]
 
 @pytest.fixture
 def server_db(db: Database) -> Iterator[Database]:
-    """A Database of its own (its own turns) on the run's PostgreSQL database."""
+    """A Database of its own (its own turns and connections) on the run's PostgreSQL database."""
     if db.dialect != "postgresql":
-        pytest.skip("SQLite's writers take their turns in storage.sqlite_writer")
+        pytest.skip("PostgreSQL only (SQLite's writers take their turns in storage.sqlite_writer)")
     database = Database(db.url)
     yield database
     database.dispose()
@@ -177,53 +177,46 @@ def test_on_postgresql_a_rolled_back_unit_undoes_its_setting_and_the_next_unit_s
         assert _lock_timeout(session) == short
 
 
-def test_on_postgresql_an_interactive_unit_gives_up_on_a_held_row_in_time(db: Database) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("a PostgreSQL lock (SQLite's: test_database_faults)")
+def _table(db: Database, name: str, *rows: int) -> None:
     with db.session() as session:
-        session.execute(text("CREATE TABLE IF NOT EXISTS held (x integer primary key)"))
-        session.execute(text("INSERT INTO held VALUES (1) ON CONFLICT DO NOTHING"))
-    other = Database(db.url)
-    try:
-        with other.engine.connect() as holder:
-            holder.execute(text("SELECT x FROM held WHERE x = 1 FOR UPDATE"))
-            for _ in range(2):  # the second time on a connection already set for it
-                started = time.monotonic()
-                with pytest.raises(OperationalError, match="lock timeout"):
-                    with db.session(interactive=True) as session:
-                        # Should the short wait be missing, fail after 5 s (another message) rather than hang.
-                        session.execute(text("SET LOCAL statement_timeout = 5000"))
-                        session.execute(text("UPDATE held SET x = 1 WHERE x = 1"))
-                assert INTERACTIVE_WAIT_MS / 1000 - 0.1 <= time.monotonic() - started < 2.9
-            holder.rollback()
-    finally:
-        other.dispose()
+        session.execute(text(f"CREATE TABLE IF NOT EXISTS {name} (x integer primary key)"))
+        session.execute(text(f"DELETE FROM {name}"))
+        for row in rows:
+            session.execute(text(f"INSERT INTO {name} VALUES ({row})"))
 
 
-def test_on_postgresql_an_autocommit_unit_commits_each_statement_as_it_runs_and_only_that_unit(db: Database) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("SQLite ignores autocommit")
-    with db.session() as session:
-        session.execute(text("CREATE TABLE IF NOT EXISTS seen (x integer)"))
-        session.execute(text("DELETE FROM seen"))
-    other = Database(db.url)
+def test_on_postgresql_an_interactive_unit_gives_up_on_a_held_row_in_time(db: Database, server_db: Database) -> None:
+    _table(db, "held", 1)
+    with server_db.engine.connect() as holder:
+        holder.execute(text("SELECT x FROM held WHERE x = 1 FOR UPDATE"))
+        for _ in range(2):  # the second time on a connection already set for it
+            started = time.monotonic()
+            with pytest.raises(OperationalError, match="lock timeout"):
+                with db.session(interactive=True) as session:
+                    # Should the short wait be missing, fail after 5 s (another message) rather than hang.
+                    session.execute(text("SET LOCAL statement_timeout = 5000"))
+                    session.execute(text("UPDATE held SET x = 1 WHERE x = 1"))
+            assert INTERACTIVE_WAIT_MS / 1000 - 0.1 <= time.monotonic() - started < 2.9
+        holder.rollback()
+
+
+def test_on_postgresql_an_autocommit_unit_commits_each_statement_as_it_runs_and_only_that_unit(
+        db: Database, server_db: Database) -> None:
+    _table(db, "seen")
 
     def others_see() -> list[int]:
-        with other.session() as session:
+        with server_db.session() as session:
             return list(session.execute(text("SELECT x FROM seen ORDER BY x")).scalars())
 
-    try:
-        with db.session(interactive=True, autocommit=True) as session:
-            assert _lock_timeout(session) == f"{INTERACTIVE_WAIT_MS}ms"
-            session.execute(text("INSERT INTO seen VALUES (1)"))
-            assert others_see() == [1]  # committed as it ran
-        with pytest.raises(ZeroDivisionError):
-            with db.session(interactive=True) as session:  # the same pooled connection, in a transaction again
-                session.execute(text("INSERT INTO seen VALUES (2)"))
-                assert others_see() == [1]
-                raise ZeroDivisionError
-        assert others_see() == [1]
-        with db.session(interactive=True) as session:  # its lock wait was kept: no transaction undid it
-            assert _lock_timeout(session) == f"{INTERACTIVE_WAIT_MS}ms"
-    finally:
-        other.dispose()
+    with db.session(interactive=True, autocommit=True) as session:
+        assert _lock_timeout(session) == f"{INTERACTIVE_WAIT_MS}ms"
+        session.execute(text("INSERT INTO seen VALUES (1)"))
+        assert others_see() == [1]  # committed as it ran
+    with pytest.raises(ZeroDivisionError):
+        with db.session(interactive=True) as session:  # the same pooled connection, in a transaction again
+            session.execute(text("INSERT INTO seen VALUES (2)"))
+            assert others_see() == [1]
+            raise ZeroDivisionError
+    assert others_see() == [1]
+    with db.session(interactive=True) as session:  # its lock wait was kept: no transaction undid it
+        assert _lock_timeout(session) == f"{INTERACTIVE_WAIT_MS}ms"
