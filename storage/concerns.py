@@ -171,7 +171,8 @@ def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | N
 _CONCERN_AND_ROLES = select(Concern, roles_column(bindparam("team_id"), bindparam("actor"))) \
     .where(Concern.id == bindparam("concern_id"), Concern.team_id == bindparam("team_id")).options(UNREAD_DETAILS)
 CONCERNS = Concern.__table__
-_ACTOR, _AT = bindparam("actor", type_=CONCERNS.c.acknowledged_by.type), bindparam("at", type_=CONCERNS.c.acknowledged_at.type)
+_ACTOR = bindparam("actor", type_=CONCERNS.c.acknowledged_by.type)
+_AT = bindparam("at", type_=CONCERNS.c.acknowledged_at.type)
 _FIRST_ACKNOWLEDGEMENT = update(CONCERNS).where(
     CONCERNS.c.id == bindparam("concern_id"), CONCERNS.c.status == bindparam("from_status"),
 ).values(status=bindparam("to_status"), acknowledged_by=_ACTOR, acknowledged_at=_AT, escalate_at=null())
