@@ -57,8 +57,9 @@ _INTERACTIVE = "concernbot_interactive"
 # unit is a few milliseconds of the interpreter's time between round trips to the database: under a burst,
 # dozens at once took turns with the interpreter lock so often that the threads acknowledging new requests
 # waited behind them, and the hand-overs themselves cost CPU (README, Performance). Slack calls and email are
-# made outside units of work, except the outbox's one sender thread's. (SQLite's writers already take turns,
-# in the order they came, in storage.sqlite_writer; a second queue in front of that one would reorder them.)
+# made outside units of work, except the outbox's one sender thread's and the start-up check's. (SQLite's
+# writers already take turns, in the order they came, in storage.sqlite_writer; a second queue in front of
+# that one would reorder them.)
 UNITS_AT_ONCE, TURN_WAIT_SECONDS = 4, 0.5
 # A server connection back in the pool for less than this is used again as it is; one idle longer is pinged
 # first (`_pinger`). Under load connections come back within milliseconds, and a ping on every
@@ -70,12 +71,13 @@ _RETURNED_AT = "concernbot_returned_at"
 # PostgreSQL: the lock_timeout a server connection has (its info's _LOCK_TIMEOUT: INTERACTIVE_WAIT_MS; absent, the
 # server's default, which background work keeps). It is set for the session, so it stays with the connection
 # in the pool and the next interactive unit on it needs no statement for it: `SET LOCAL` in every unit was a
-# round trip of its own, one in five of a /report-concern's. Set inside a unit's transaction, it is undone if
-# that rolls back, and so is the note (_rolled_back).
+# round trip of its own, one in five of a /report-concern's. Set inside a transaction, it is undone if that
+# rolls back (however it comes to: the unit raising, or a rollback in its body), and so is the note: the
+# engine's rollback and commit events (_undone, _kept) put the note back or keep it.
 _LOCK_TIMEOUT, _CHANGED_FROM = "concernbot_lock_timeout_ms", "concernbot_lock_timeout_was"
 
 
-def _set_lock_timeout(connection: Any, wanted_ms: int | None, autocommit: bool = False) -> dict[str, Any]:
+def _set_lock_timeout(connection: Any, wanted_ms: int | None, autocommit: bool = False) -> None:
     info: dict[str, Any] = connection.info
     had = info.get(_LOCK_TIMEOUT)
     info.pop(_CHANGED_FROM, None)
@@ -90,12 +92,20 @@ def _set_lock_timeout(connection: Any, wanted_ms: int | None, autocommit: bool =
             info.pop(_LOCK_TIMEOUT, None)
         else:
             info[_LOCK_TIMEOUT] = wanted_ms
-    return info
 
 
-def _rolled_back(info: dict[str, Any]) -> None:
-    """The unit rolled back, and with it any SET it made: the note goes back to what it was. (A connection
-    that was lost meanwhile had its info emptied by SQLAlchemy, and stays unnoted: the server's default.)"""
+def _kept(connection: Any) -> None:
+    """A transaction committed: a SET made in it is the connection's now."""
+    if not (connection.closed or connection.invalidated):
+        connection.info.pop(_CHANGED_FROM, None)
+
+
+def _undone(connection: Any) -> None:
+    """A transaction rolled back, and with it a SET made in it: the note goes back to what it was. (A lost
+    connection's info is emptied by SQLAlchemy, and it stays unnoted: the server's default.)"""
+    if connection.closed or connection.invalidated:
+        return
+    info = connection.info
     if _CHANGED_FROM in info:
         had = info.pop(_CHANGED_FROM)
         if had is None:
@@ -186,6 +196,8 @@ class Database:
             event.listen(self.engine, "connect", _note_returned)  # a new connection needs no ping
             event.listen(self.engine, "checkin", _note_returned)
             event.listen(self.engine, "checkout", _pinger(self.engine))
+            event.listen(self.engine, "commit", _kept)
+            event.listen(self.engine, "rollback", _undone)
         attach(self.engine.dialect, self.keyring)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._turns = None if sqlite else threading.BoundedSemaphore(UNITS_AT_ONCE)
@@ -219,21 +231,18 @@ class Database:
         self._held.units = inside + 1
         try:
             session = self._sessions()
-            noted = None
             try:
                 on_server = self.dialect == "postgresql"
                 if on_server and autocommit:
                     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # until it goes back
                 if interactive:
-                    noted = self._wait_briefly(session, autocommit)
+                    self._wait_briefly(session, autocommit)
                 elif on_server:
-                    noted = _set_lock_timeout(session.connection(), None, autocommit)
+                    _set_lock_timeout(session.connection(), None, autocommit)
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
-                if noted is not None:
-                    _rolled_back(noted)
                 raise
             finally:
                 session.close()
@@ -242,17 +251,16 @@ class Database:
             if turn:
                 self._turns.release()
 
-    def _wait_briefly(self, session: Session, autocommit: bool = False) -> dict[str, Any] | None:
-        """Make this unit's lock waits short. PostgreSQL: returns the connection's info, where its lock timeout
-        is noted (`_LOCK_TIMEOUT`), for `session` to put right if the unit rolls back."""
+    def _wait_briefly(self, session: Session, autocommit: bool = False) -> None:
+        """Make this unit's lock waits short (PostgreSQL: noted in the connection's info, `_LOCK_TIMEOUT`)."""
         connection = session.connection()
         if self.dialect == "sqlite":
             # Straight on the driver's connection: a setting of this connection that cannot fail, so none of
             # SQLAlchemy's execution machinery (half the CPU of an interactive unit that does nothing else).
             connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={INTERACTIVE_WAIT_MS}")
             connection.connection.info[_INTERACTIVE] = True  # back to BUSY_WAIT_MS when it returns to the pool
-            return None
-        return _set_lock_timeout(connection, INTERACTIVE_WAIT_MS, autocommit) if self.dialect == "postgresql" else None
+        elif self.dialect == "postgresql":
+            _set_lock_timeout(connection, INTERACTIVE_WAIT_MS, autocommit)
 
     def upgrade(self) -> None:
         from storage.migrate import upgrade_to_head

@@ -218,5 +218,31 @@ def test_on_postgresql_an_autocommit_unit_commits_each_statement_as_it_runs_and_
             assert others_see() == [1]
             raise ZeroDivisionError
     assert others_see() == [1]
-    with db.session(interactive=True) as session:  # its lock wait was kept: no transaction undid it
+    with db.session(interactive=True) as session:  # its short lock wait is still the connection's
         assert _lock_timeout(session) == f"{INTERACTIVE_WAIT_MS}ms"
+
+
+def test_on_postgresql_a_rollback_in_a_units_body_puts_the_note_back_too(db: Database) -> None:
+    """As `admin.preview` does: the unit rolls back what it did, and ends without raising."""
+    if db.dialect != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    short = f"{INTERACTIVE_WAIT_MS}ms"
+    with db.session() as session:
+        servers_default = _lock_timeout(session)
+    with db.session(interactive=True) as session:
+        assert _lock_timeout(session) == short
+    with db.session() as session:  # back to the default, undone by its own rollback
+        assert _lock_timeout(session) == servers_default
+        session.rollback()
+    with db.session() as session:
+        assert _lock_timeout(session) == servers_default
+    with db.session(interactive=True) as session:  # set short, undone by its own rollback
+        session.rollback()
+    with db.session() as session:  # (nothing to reset: the server undid it)
+        assert _lock_timeout(session) == servers_default
+    with db.session(interactive=True) as session:
+        assert _lock_timeout(session) == short
+        session.commit()  # kept by the commit: a later rollback in the unit undoes nothing of it
+        session.rollback()
+    with db.session(interactive=True) as session:
+        assert _lock_timeout(session) == short
