@@ -155,14 +155,19 @@ def test_on_postgresql_only_interactive_units_wait_briefly_and_the_setting_stays
         assert _lock_timeout(session) == f"{INTERACTIVE_WAIT_MS}ms"
 
 
-def test_on_postgresql_a_rolled_back_unit_undoes_its_setting_and_the_next_unit_sets_it_again(db: Database) -> None:
+def _set_short(db: Database) -> tuple[str, str]:
+    """PostgreSQL only: (the short lock wait, the server's default), the pooled connection left set short."""
     if db.dialect != "postgresql":
         pytest.skip("a PostgreSQL setting")
-    short = f"{INTERACTIVE_WAIT_MS}ms"
     with db.session() as session:
         servers_default = _lock_timeout(session)
     with db.session(interactive=True) as session:
-        assert _lock_timeout(session) == short
+        assert _lock_timeout(session) == f"{INTERACTIVE_WAIT_MS}ms"
+    return f"{INTERACTIVE_WAIT_MS}ms", servers_default
+
+
+def test_on_postgresql_a_rolled_back_unit_undoes_its_setting_and_the_next_unit_sets_it_again(db: Database) -> None:
+    short, servers_default = _set_short(db)
     with pytest.raises(ZeroDivisionError):
         with db.session() as session:  # back to the default, then rolled back: the server undoes that SET
             assert _lock_timeout(session) == servers_default
@@ -224,13 +229,7 @@ def test_on_postgresql_an_autocommit_unit_commits_each_statement_as_it_runs_and_
 
 def test_on_postgresql_a_rollback_in_a_units_body_puts_the_note_back_too(db: Database) -> None:
     """As `admin.preview` does: the unit rolls back what it did, and ends without raising."""
-    if db.dialect != "postgresql":
-        pytest.skip("a PostgreSQL setting")
-    short = f"{INTERACTIVE_WAIT_MS}ms"
-    with db.session() as session:
-        servers_default = _lock_timeout(session)
-    with db.session(interactive=True) as session:
-        assert _lock_timeout(session) == short
+    short, servers_default = _set_short(db)
     with db.session() as session:  # back to the default, undone by its own rollback
         assert _lock_timeout(session) == servers_default
         session.rollback()
