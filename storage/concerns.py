@@ -85,7 +85,8 @@ def submit_report(session: Session, draft: Draft, answers: ReportAnswers, school
                              to_status=Status.NEW.value, actor_id=concern.reporter_id, at=now))
     for position, child in enumerate(answers.children, start=1):
         session.add(ConcernChild(team_id=concern.team_id, concern_id=concern.id, position=position,
-                                 name_key=child_index(session, child.name)))
+                                 name_key=child_index(session, child.name), name=child.name,
+                                 year_group=child.year_group))
     log_event(session, concern.team_id, concern.id, EventKind.REPORTED, concern.reporter_id, now,
               reference=concern.reference, category=concern.category, urgency=concern.urgency,
               subject=concern.subject_kind)

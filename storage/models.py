@@ -1,8 +1,8 @@
 """SQLAlchemy 2 models. Every row belongs to a school, identified by its Slack team id.
 
-Sensitive detail lives in `Draft.answers`, `Concern.details`, `ConcernAction.note` and `InitialReview`, all
-sealed at rest (storage.crypto), and `ConcernChild.name_key` (a keyed hash of a child's folded name, to find
-their chronology). Messages are rendered only from
+Sensitive detail lives in `Draft.answers`, `Concern.details`, `ConcernAction.note`, `InitialReview` and
+`ConcernChild.name`, all sealed at rest (storage.crypto), and `ConcernChild.name_key` (a keyed hash of a child's
+folded name, to find their chronology). Messages are rendered only from
 `storage.access.ConcernSummary`, which reads none of those.
 """
 
@@ -236,13 +236,19 @@ class ConcernChild(Base):
     """A child named in a concern, keyed so that the same child's other concerns can be found."""
 
     __tablename__ = "concern_children"
-    __table_args__ = (Index("ix_concern_children_key", "team_id", "name_key"),)
+    # By name (a child's chronology), and by concern (the incident log's names; retention's deletes).
+    __table_args__ = (Index("ix_concern_children_key", "team_id", "name_key"),
+                      Index("ix_concern_children_concern", "concern_id", "position"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(TEAM_ID)
     concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"))
     position: Mapped[int] = mapped_column(Integer)
     name_key: Mapped[str] = mapped_column(String(200))  # <key id>:<HMAC of the folded name>: see storage.crypto
+    # The child as the report names them, for the incident log, which so never opens the report itself. Null
+    # only where migration 0020 found no child at this position in the report (the bot never writes one so).
+    name: Mapped[str | None] = mapped_column(SealedText("concern_children.name"))
+    year_group: Mapped[str | None] = mapped_column(String(32))  # the form's value (year_7), as in the report
 
 
 class Deadline(Base):
@@ -271,7 +277,8 @@ class ConcernEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(TEAM_ID)
-    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), index=True)
+    # Found by uq_concern_event_seq, which begins with it: a second index would only slow each append.
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"))
     kind: Mapped[str] = mapped_column(String(32))
     actor_id: Mapped[str | None] = mapped_column(USER_ID)
     at: Mapped[datetime]

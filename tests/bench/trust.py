@@ -98,7 +98,8 @@ def generate(db: Database, concerns: int, seed: int = 7) -> None:
                 assigned_to=None, closed_by=DSL if status == "closed" else None,
                 closed_at=acknowledged + timedelta(days=rng.randint(1, 30)) if status == "closed" and acknowledged
                 else None))
-            children.append(dict(team_id=team(n), concern_id=cid, position=1, name_key=child))  # keyed below
+            children.append(dict(team_id=team(n), concern_id=cid, position=1, name_key=child, name=child,
+                                 year_group="year_5"))  # name_key keyed below
             events += [dict(team_id=team(n), concern_id=cid, kind="reported", actor_id=rows[-1]["reporter_id"],
                             at=reported, data={}),
                        dict(team_id=team(n), concern_id=cid, kind="notified", actor_id=None, at=reported, data={})]
