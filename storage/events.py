@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
@@ -61,6 +62,23 @@ def chain_hash(prev_hash: str, team_id: str, concern_id: int, seq: int, kind: st
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+def chain_hasher(team_id: str, kind: str, actor_id: str | None, at: datetime,
+                 data: Any) -> Callable[[str, int, int], str]:
+    """`chain_hash` for events that differ only in concern and place (an export's thousands): the same digest,
+    with the parts they share serialized once. The body is the same JSON text, joined by hand: in compact JSON a
+    list is its items' own encodings between "[", "," and "]", and an int is its decimal digits."""
+    def encode(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    head = f"[{encode(team_id)},"
+    tail = f",{encode(kind)},{encode(actor_id)},{encode(utc_iso(at))},{encode(data)}]"
+
+    def digest(prev_hash: str, concern_id: int, seq: int) -> str:
+        return hashlib.sha256(f"{prev_hash}{head}{int(concern_id)},{int(seq)}{tail}".encode("utf-8")).hexdigest()
+
+    return digest
+
+
 def hash_of(event: ConcernEvent) -> str:
     """What an event's hash should be, from its stored content and its stored prev_hash."""
     return chain_hash(event.prev_hash, event.team_id, event.concern_id, event.seq, event.kind, event.actor_id,
@@ -103,24 +121,34 @@ EVENTS = ConcernEvent.__table__
 # PostgreSQL: a chunk's events, and its chains' counts and heads, in one statement (each chain row is written
 # once). The events share their team, kind, actor, time and data; what differs per concern goes as arrays.
 # (An executemany sent 500 INSERTs, and each chain row was written twice: its count, then its head.)
+# Each array goes as one array literal, cast by the server: its items are ints and hex digests, which need no
+# quoting, and the driver's list dumper handled them one by one.
 _ADD_AND_MOVE = text(
-    "WITH added AS (INSERT INTO concern_events (team_id, concern_id, kind, actor_id, at, data, seq, prev_hash, hash) "
-    "SELECT :team_id, v.concern_id, :kind, :actor_id, :at, :data, v.seq, v.prev_hash, v.hash "
-    "FROM unnest(:ids, :seqs, :prevs, :hashes) AS v(concern_id, seq, prev_hash, hash)) "
-    "UPDATE concern_chains AS c SET seq = v.seq, head = v.hash "
-    "FROM unnest(:ids, :seqs, :hashes) AS v(concern_id, seq, hash) WHERE c.concern_id = v.concern_id"
-).bindparams(
-    bindparam("at", type_=EVENTS.c.at.type), bindparam("data", type_=EVENTS.c.data.type),
-    *(bindparam(name, type_=ARRAY(Integer)) for name in ("ids", "seqs")),
-    *(bindparam(name, type_=ARRAY(String)) for name in ("prevs", "hashes")))
+    "WITH v AS (SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:seqs AS integer[]), CAST(:prevs AS text[]), "
+    "CAST(:hashes AS text[])) AS v(concern_id, seq, prev_hash, hash)), "
+    "added AS (INSERT INTO concern_events (team_id, concern_id, kind, actor_id, at, data, seq, prev_hash, hash) "
+    "SELECT :team_id, v.concern_id, :kind, :actor_id, :at, :data, v.seq, v.prev_hash, v.hash FROM v) "
+    "UPDATE concern_chains AS c SET seq = v.seq, head = v.hash FROM v WHERE c.concern_id = v.concern_id"
+).bindparams(bindparam("at", type_=EVENTS.c.at.type), bindparam("data", type_=EVENTS.c.data.type))
+
+
+def _array_literal(items: list[Any]) -> str:
+    """`{1,2,3}`: for ints and hex digests only, which need no quoting (checked: anything else is refused)."""
+    joined = ",".join(map(str, items))
+    if not _BARE.fullmatch(joined) or joined.count(",") != len(items) - 1 or ",," in f",{joined},":
+        raise ValueError("an array literal here holds only integers and hex digests")
+    return "{" + joined + "}"
+
+
+_BARE = re.compile(r"[0-9a-f,-]+")
 
 
 def _add_and_move_pg(session: Session, rows: list[dict[str, Any]]) -> None:
     first = rows[0]
     session.execute(_ADD_AND_MOVE, {
         "team_id": first["team_id"], "kind": first["kind"], "actor_id": first["actor_id"], "at": first["at"],
-        "data": first["data"], "ids": [r["concern_id"] for r in rows], "seqs": [r["seq"] for r in rows],
-        "prevs": [r["prev_hash"] for r in rows], "hashes": [r["hash"] for r in rows]})
+        "data": first["data"], **{name: _array_literal([r[key] for r in rows]) for name, key in (
+            ("ids", "concern_id"), ("seqs", "seq"), ("prevs", "prev_hash"), ("hashes", "hash"))}})
 
 
 CHAINS = ConcernChain.__table__
@@ -153,9 +181,12 @@ def _append(session: Session, team_id: str, concern_ids: Sequence[int], kind: Ev
     `hold_only` (PostgreSQL, for many chains at once): the chains are locked and read (SELECT ... FOR NO KEY
     UPDATE, in id order) rather than counted on here, and the caller writes each one's count and head together.
     """
+    kind_value = kind.value  # once: an enum's .value is a property, read per event it showed in profiles
+    hashed = chain_hasher(team_id, kind_value, actor_id, at, data)
+
     def event(cid: int, seq: int, prev: str) -> dict[str, Any]:
-        return dict(team_id=team_id, concern_id=cid, kind=kind.value, actor_id=actor_id, at=at, data=data, seq=seq,
-                    prev_hash=prev, hash=chain_hash(prev, team_id, cid, seq, kind.value, actor_id, at, data))
+        return dict(team_id=team_id, concern_id=cid, kind=kind_value, actor_id=actor_id, at=at, data=data, seq=seq,
+                    prev_hash=prev, hash=hashed(prev, cid, seq))
 
     if len(concern_ids) == 1 and not hold_only:
         claimed = session.execute(_CLAIM_ONE, {"chain": concern_ids[0]}).all()
