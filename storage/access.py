@@ -8,6 +8,7 @@ table for the viewer's roles and writes the view, or the refusal, to the concern
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from dataclasses import dataclass, field
@@ -116,11 +117,16 @@ def may_handle_as(concern: Concern, roles: frozenset[Role], user_id: str) -> boo
 
 
 def handler_check(session: Session, team_id: str, user_id: str) -> Callable[[Concern], bool]:
-    """`may_handle` for many concerns of one school at once: the viewer's roles are read once, not per row."""
+    """`may_handle` for many concerns of one school at once: the viewer's roles are read once, not per row, and
+    each routing (case roles, escalation level, subject) is decided once, however many concerns share it."""
     roles = roles_of(session, team_id, user_id)
-    return lambda concern: concern.team_id == team_id and may_open(
-        case_roles(concern), roles, concern.escalation_level, viewer_id=user_id,
-        subject_user_id=concern.subject_user_id)
+
+    @functools.cache
+    def decided(case: tuple[str, ...], level: int, subject: str | None) -> bool:
+        return may_open(frozenset(Role(r) for r in case), roles, level, viewer_id=user_id, subject_user_id=subject)
+
+    return lambda concern: concern.team_id == team_id and decided(
+        tuple(concern.case_roles or ()), concern.escalation_level, concern.subject_user_id)
 
 
 def open_record(session: Session, team_id: str, concern_id: int, viewer_id: str,

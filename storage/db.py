@@ -126,6 +126,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _utc_session(dbapi_connection: Any, _record: Any) -> None:
+    """Times come back in UTC whatever the server's own time zone, so as the driver's plain UTC (psycopg gives
+    `timezone.utc` for a session in "UTC", a zoneinfo for any other), which storage.models.UTCDateTime passes
+    on as it is rather than converting each value of an export's thousands. Nothing in the bot's SQL reads
+    the session's zone (times are stored, compared and returned as instants)."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
+
+
 def _patient_again(dbapi_connection: Any, record: Any) -> None:
     if dbapi_connection is not None and record is not None and record.info.pop(_INTERACTIVE, False):
         dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
@@ -193,6 +203,7 @@ class Database:
             if not in_memory:
                 serialise_writes(self.engine, str(Path(parsed.database).resolve()), _writer_wait)
         else:
+            event.listen(self.engine, "connect", _utc_session)
             event.listen(self.engine, "connect", _note_returned)  # a new connection needs no ping
             event.listen(self.engine, "checkin", _note_returned)
             event.listen(self.engine, "checkout", _pinger(self.engine))
