@@ -6,12 +6,13 @@ import pytest
 
 from flows.clock import ManualClock
 from flows.concern import Category
+from flows.handling import ActionAnswers, ActionKind
 from flows.incident_log import FilterError, Filters, parse_filters
 from storage import incident_log
 from storage.concerns import acknowledge
 from storage.db import Database
 from storage.events import events_for
-from storage.handling import close
+from storage.handling import close, record_action
 from tests.storage.helpers import DEPUTY, DSL, HEAD, TEACHER, TEAM, report, set_up_school
 
 
@@ -73,3 +74,16 @@ def test_the_governors_summary_is_counts_only(db: Database, clock: ManualClock) 
     assert summary.by_status == {"Closed": 1, "New": 2}
     assert summary.minutes_to_acknowledge_median == 2880.0  # reported on the 24th, acknowledged on the 26th
     assert "Robin" not in repr(summary)
+
+
+def test_the_governors_summary_counts_each_action_and_referral_by_kind(db: Database, clock: ManualClock) -> None:
+    _, urgent, _ = _three(db, clock)
+    with db.session() as session:
+        acknowledge(session, TEAM, urgent, DSL, clock.now())
+        for kind in (ActionKind.POLICE, ActionKind.PARENTS_INFORMED, ActionKind.POLICE, ActionKind.SOCIAL_CARE):
+            record_action(session, TEAM, urgent, DEPUTY, ActionAnswers(action=kind, taken_on=clock.now().date(),
+                                                                       note="Done."), clock.now())
+        summary = incident_log.governors_summary(session, TEAM, HEAD, Filters(status="all"))
+    assert summary.referrals == {"Reported to the police": 2, "Referred to children's social care": 1}
+    assert summary.actions == {"Reported to the police": 2, "Referred to children's social care": 1,
+                               "Parents / carers informed": 1}
