@@ -56,12 +56,16 @@ def export_incidents(db: Database, clock: Clock, team_id: str, viewer: str, filt
             raise ExportRefused(f"{viewer} is not on the safeguarding team, so may not export the incident log.")
         descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         count = 0
-        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(INCIDENT_COLUMNS)
-            for row in rows:
-                writer.writerow(_incident_row(row, zone))
-                count += 1
+        try:
+            with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(INCIDENT_COLUMNS)
+                for row in rows:
+                    writer.writerow(_incident_row(row, zone))
+                    count += 1
+        except BaseException:
+            out.unlink(missing_ok=True)  # half an incident log, names and all, is not left lying about
+            raise  # and the unit of work rolls back: no export on record either
     return count
 
 

@@ -72,3 +72,25 @@ def test_an_export_larger_than_a_chunk_has_every_concern_once(db: Database, cloc
     with db.session() as session:
         assert [e.kind for e in events_for(session, TEAM, ids["closed"])].count("exported") == 2
         assert verify(session) == []
+
+
+def test_an_export_that_fails_half_way_leaves_no_file_and_no_record(db: Database, clock: ManualClock,
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = _log(db, clock)
+    written: list[object] = []
+
+    def fails_on_the_second(row: incident_log.IncidentRow, zone: object) -> list[object]:
+        if written:
+            raise OSError("No space left on device")
+        written.append(row)
+        return ["a row"]
+
+    monkeypatch.setattr("bot.export._incident_row", fails_on_the_second)
+    out = tmp_path / "log.csv"
+    with pytest.raises(OSError, match="No space left"):
+        export_incidents(db, clock, TEAM, DSL, Filters(status="all"), out)
+    assert written and not out.exists()
+    with db.session() as session:  # rolled back: the export is not on record, the chains as they were
+        assert "exported" not in [e.kind for e in events_for(session, TEAM, ids["closed"])]
+        assert verify(session) == []
