@@ -6,6 +6,7 @@ and logs the export on every concern it contains. The CSV is written with owner-
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 from datetime import datetime
@@ -49,23 +50,30 @@ def school_for(db: Database, team_id: str | None) -> str:
 
 
 def export_incidents(db: Database, clock: Clock, team_id: str, viewer: str, filters: Filters, out: Path) -> int:
-    with db.session() as session:
-        zone = ZoneInfo(session.get_one(School, team_id).timezone)
-        rows = incident_log.export_incidents(session, team_id, viewer, filters, clock.now())
-        if rows is None:
-            raise ExportRefused(f"{viewer} is not on the safeguarding team, so may not export the incident log.")
-        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        count = 0
-        try:
+    """Write the CSV. If anything fails, the export's record included (the unit of work rolls back, the
+    commit too), the file is removed: an incident log, names and all, is never left about unaccounted for."""
+    opened = False
+    try:
+        with db.session() as session:
+            zone = ZoneInfo(session.get_one(School, team_id).timezone)
+            rows = incident_log.export_incidents(session, team_id, viewer, filters, clock.now())
+            if rows is None:
+                raise ExportRefused(f"{viewer} is not on the safeguarding team, so may not export the incident "
+                                    "log.")
+            descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            opened = True
+            count = 0
             with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(INCIDENT_COLUMNS)
                 for row in rows:
                     writer.writerow(_incident_row(row, zone))
                     count += 1
-        except BaseException:
-            out.unlink(missing_ok=True)  # half an incident log, names and all, is not left lying about
-            raise  # and the unit of work rolls back: no export on record either
+    except BaseException:
+        if opened:
+            with contextlib.suppress(OSError):  # the first failure is the one to tell
+                out.unlink()
+        raise
     return count
 
 

@@ -56,6 +56,8 @@ def _query(session: Session, team_id: str, filters: Filters):  # type: ignore[no
 EXPORT_CHUNK = 1000
 # Lists and counts never read what was reported (need to know, and it is most of a row): not even loaded.
 WITHOUT_DETAILS = defer(Concern.details, raiseload=True)
+
+
 class Counted(NamedTuple):
     """What the governors' summary counts by: columns, not whole records (a school may hold thousands), as a
     plain tuple (see ExportedConcern)."""
@@ -174,7 +176,8 @@ def export_incidents(session: Session, team_id: str, viewer_id: str, filters: Fi
             for concern_id, name, year_group in session.execute(
                     select(ConcernChild.concern_id, ConcernChild.name, ConcernChild.year_group)
                     .where(one_of(session, ConcernChild.concern_id, ids)).order_by(ConcernChild.position)):
-                children[concern_id].append(ChildRow(name or "", year_group or ""))
+                if name is not None:  # (a row 0020 found no child for: none to show)
+                    children[concern_id].append(ChildRow(name, year_group or ""))
             # The export is on record on each concern: one UPDATE, one SELECT, one batched INSERT for the chunk.
             log_events(session, team_id, ids, EventKind.EXPORTED, viewer_id, now)
             for concern in mine:

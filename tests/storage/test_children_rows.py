@@ -11,6 +11,7 @@ from sqlalchemy import event, inspect, select, text
 from bot.export import export_incidents
 from flows.clock import ManualClock
 from flows.incident_log import Filters
+from storage.children import child_keys
 from storage.db import Database
 from storage.migrate import alembic_config
 from storage.models import ConcernChild
@@ -54,14 +55,17 @@ def test_the_export_never_reads_a_report(db: Database, clock: ManualClock, tmp_p
     assert f"Robin Example (Year 5); {SAM} (Reception)" in (tmp_path / "log.csv").read_text(encoding="utf-8")
 
 
-def test_0020_fills_the_children_from_their_reports_and_goes_back(clock: ManualClock, tmp_path: Path,
+def test_0020_fills_the_children_from_their_reports_adds_missing_rows_and_goes_back(clock: ManualClock, tmp_path: Path,
                                                                   migrated_url: str) -> None:
     with empty_database(migrated_url, tmp_path) as database:
         database.upgrade()
         set_up_school(database, clock.now())
         two = report(database, clock.now(), child_count="2", child_name_2=SAM, year_group_2="reception")
         one = report(database, clock.now(), child_name_1="Alex Other", year_group_1="year_11")
+        older = report(database, clock.now(), child_name_1="Jo Earlier", year_group_1="year_2")
         command.downgrade(alembic_config(database.engine), "0019")
+        with database.engine.begin() as connection:  # as a concern reported before 0006 made the table is
+            connection.execute(text("DELETE FROM concern_children WHERE concern_id = :id"), {"id": older.id})
         with database.engine.connect() as connection:
             assert not {"name", "year_group"} & {c["name"] for c in inspect(connection).get_columns("concern_children")}
             assert "ix_concern_events_concern_id" in {
@@ -71,4 +75,8 @@ def test_0020_fills_the_children_from_their_reports_and_goes_back(clock: ManualC
             assert "ix_concern_events_concern_id" not in {
                 i["name"] for i in inspect(connection).get_indexes("concern_events")}
         assert _children(database) == [(two.id, 1, "Robin Example", "year_5"), (two.id, 2, SAM, "reception"),
-                                       (one.id, 1, "Alex Other", "year_11")]  # opened: sealed by the migration
+                                       (one.id, 1, "Alex Other", "year_11"),
+                                       (older.id, 1, "Jo Earlier", "year_2")]  # opened: sealed by the migration
+        with database.session() as session:  # the row it added is found by the child's name, as the bot finds it
+            assert session.scalars(select(ConcernChild.concern_id).where(
+                ConcernChild.name_key.in_(child_keys(session, "jo  EARLIER")))).all() == [older.id]

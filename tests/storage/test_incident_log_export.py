@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from bot.export import INCIDENT_COLUMNS, export_incidents
 from flows.clock import ManualClock
@@ -94,3 +95,21 @@ def test_an_export_that_fails_half_way_leaves_no_file_and_no_record(db: Database
     with db.session() as session:  # rolled back: the export is not on record, the chains as they were
         assert "exported" not in [e.kind for e in events_for(session, TEAM, ids["closed"])]
         assert verify(session) == []
+
+
+def test_an_export_whose_commit_fails_leaves_no_file(db: Database, clock: ManualClock, tmp_path: Path) -> None:
+    ids = _log(db, clock)
+
+    def lost(conn: object) -> None:  # the connection goes as the export commits its record
+        raise OSError("server closed the connection unexpectedly")
+
+    event.listen(db.engine, "commit", lost)
+    out = tmp_path / "log.csv"
+    try:
+        with pytest.raises(OSError, match="closed the connection"):
+            export_incidents(db, clock, TEAM, DSL, Filters(status="all"), out)
+    finally:
+        event.remove(db.engine, "commit", lost)
+    assert not out.exists()  # the whole log was written, but it is not on record: it is not kept either
+    with db.session() as session:
+        assert "exported" not in [e.kind for e in events_for(session, TEAM, ids["late"])]

@@ -2,9 +2,11 @@
 and the events' second index on `concern_id` goes.
 
 The incident-log export named the children by opening every concern's whole report (`concerns.details`), the
-largest part of its time; it now reads `concern_children`, so it never opens what was said at all. Each row
-already there is filled from its report, read through the sealed column's own type (so with the key the
-database was opened with) and sealed again, under the current key, by its own.
+largest part of its time; it now reads `concern_children`, so it never opens what was said at all. Each
+concern's children are filled from its report, read through the sealed column's own type (so with the key
+the database was opened with) and sealed again, under the current key, by their own. A child with no row at
+all (concerns reported before 0006 made the table) gets one, name key and all, so the export and the
+child's chronology both find them.
 
 They are found by concern (`ix_concern_children_concern`): until now only by name, so each lookup by concern
 (retention's deletes too) read the whole table.
@@ -18,7 +20,8 @@ Revises: 0019
 import sqlalchemy as sa
 from alembic import op
 
-from storage.crypto import SealedJSON, SealedText
+from flows.children import name_key
+from storage.crypto import SealedJSON, SealedText, keyring_of
 
 revision = "0020"
 down_revision = "0019"
@@ -29,10 +32,12 @@ PAGE = 500
 
 children = sa.table(
     "concern_children",
-    sa.column("id", sa.Integer()), sa.column("concern_id", sa.Integer()), sa.column("position", sa.Integer()),
+    sa.column("id", sa.Integer()), sa.column("team_id", sa.String()), sa.column("concern_id", sa.Integer()),
+    sa.column("position", sa.Integer()), sa.column("name_key", sa.String()),
     sa.column("name", SealedText("concern_children.name")), sa.column("year_group", sa.String()),
 )
-concerns = sa.table("concerns", sa.column("id", sa.Integer()), sa.column("details", SealedJSON("concerns.details")))
+concerns = sa.table("concerns", sa.column("id", sa.Integer()), sa.column("team_id", sa.String()),
+                    sa.column("details", SealedJSON("concerns.details")))
 
 
 def upgrade() -> None:
@@ -45,22 +50,31 @@ def upgrade() -> None:
 
 
 def _backfill(bind: sa.Connection) -> None:
+    keyring = keyring_of(bind.dialect)
     after = 0
     while True:
-        rows = bind.execute(
-            sa.select(children.c.id, children.c.position, concerns.c.details)
-            .join(concerns, concerns.c.id == children.c.concern_id)
-            .where(children.c.id > after).order_by(children.c.id).limit(PAGE)).all()
-        if not rows:
+        page = bind.execute(sa.select(concerns.c.id, concerns.c.team_id, concerns.c.details)
+                            .where(concerns.c.id > after).order_by(concerns.c.id).limit(PAGE)).all()
+        if not page:
             return
-        named = []
-        for row in rows:
-            listed = (row.details or {}).get("children") or []
-            child = listed[row.position - 1] if 0 < row.position <= len(listed) else {}
-            named.append({"row_id": row.id, "name": child.get("name"), "year_group": child.get("year_group")})
-        bind.execute(sa.update(children).where(children.c.id == sa.bindparam("row_id"))
-                     .values(name=sa.bindparam("name"), year_group=sa.bindparam("year_group")), named)
-        after = rows[-1].id
+        rows = {(row.concern_id, row.position): row.id for row in bind.execute(
+            sa.select(children.c.id, children.c.concern_id, children.c.position)
+            .where(children.c.concern_id.in_([concern.id for concern in page])))}
+        named, added = [], []
+        for concern in page:
+            for position, child in enumerate((concern.details or {}).get("children") or [], start=1):
+                name, year_group = child.get("name"), child.get("year_group")
+                if (concern.id, position) in rows:
+                    named.append({"row_id": rows[concern.id, position], "name": name, "year_group": year_group})
+                elif name:
+                    added.append({"team_id": concern.team_id, "concern_id": concern.id, "position": position,
+                                  "name_key": keyring.index(name_key(name)), "name": name, "year_group": year_group})
+        if named:
+            bind.execute(sa.update(children).where(children.c.id == sa.bindparam("row_id"))
+                         .values(name=sa.bindparam("name"), year_group=sa.bindparam("year_group")), named)
+        if added:
+            bind.execute(sa.insert(children), added)
+        after = page[-1].id
 
 
 def downgrade() -> None:
