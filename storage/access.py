@@ -101,7 +101,14 @@ def summary(session: Session, team_id: str, concern_id: int) -> ConcernSummary |
 
 
 def case_roles(concern: Concern) -> frozenset[Role]:
-    return frozenset(Role(r) for r in concern.case_roles or ())
+    return roles_of_case(tuple(concern.case_roles or ()))
+
+
+@functools.lru_cache(maxsize=256)
+def roles_of_case(case: tuple[str, ...]) -> frozenset[Role]:
+    """A routing's case roles, as stored, made Roles once: a school's concerns share a handful of routings,
+    and exports and counts read thousands of them."""
+    return frozenset(Role(r) for r in case)
 
 
 def may_handle(session: Session, concern: Concern, user_id: str) -> bool:
@@ -123,7 +130,7 @@ def handler_check(session: Session, team_id: str, user_id: str) -> Callable[[Con
 
     @functools.cache
     def decided(case: tuple[str, ...], level: int, subject: str | None) -> bool:
-        return may_open(frozenset(Role(r) for r in case), roles, level, viewer_id=user_id, subject_user_id=subject)
+        return may_open(roles_of_case(case), roles, level, viewer_id=user_id, subject_user_id=subject)
 
     return lambda concern: concern.team_id == team_id and decided(
         tuple(concern.case_roles or ()), concern.escalation_level, concern.subject_user_id)

@@ -6,7 +6,6 @@ the anonymised governors' summary carries counts only, and is open to the govern
 
 from __future__ import annotations
 
-import functools
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from flows.concern import DSL_TEAM, Category, Role, Status, SubjectKind
 from flows.handling import ActionKind
 from flows.incident_log import Filters
 from flows.routing import handles
-from storage.access import ConcernSummary, handler_check, summarise
+from storage.access import ConcernSummary, case_roles, handler_check, summarise
 from storage.events import EventKind, log_events, one_of
 from storage.models import Concern, ConcernAction, ConcernChild, School
 from storage.schools import roles_of
@@ -74,12 +73,6 @@ class Counted(NamedTuple):
 
 
 COUNTED = tuple(getattr(Concern, name) for name in Counted._fields)
-
-
-@functools.lru_cache(maxsize=64)
-def _the_teams(case: tuple[str, ...]) -> bool:
-    """Is a concern routed to these case roles the DSL team's? (Decided once per routing, not per concern.)"""
-    return bool(DSL_TEAM & frozenset(Role(r) for r in case))
 
 
 def _labelled(counts: Counter[str], label: Callable[[str], str]) -> Counter[str]:
@@ -209,12 +202,12 @@ def governors_summary(session: Session, team_id: str, viewer_id: str, filters: F
     zone = ZoneInfo(school.timezone)
     every = [Counted._make(row) for row in session.execute(_query(session, team_id, filters)
                                                             .with_only_columns(*COUNTED))]
-    concerns = [c for c in every if _the_teams(tuple(c.case_roles or ()))]
+    concerns = [c for c in every if DSL_TEAM & case_roles(c)]
     viewer_roles = roles_of(session, team_id, viewer_id)
     # Concerns about adults: an anonymous count for the governance roles only (ROUTING.md: the DSL team
     # never sees them, not even as a number), never counting one about the viewer.
     counts_adults = bool(viewer_roles & {Role.HEADTEACHER, Role.CHAIR_OF_GOVERNORS, Role.ONLINE_SAFETY_GOVERNOR})
-    about_adults = [c for c in every if counts_adults and not _the_teams(tuple(c.case_roles or ()))
+    about_adults = [c for c in every if counts_adults and not DSL_TEAM & case_roles(c)
                     and c.subject_user_id != viewer_id
                     and not (c.subject_kind == SubjectKind.HEADTEACHER and Role.HEADTEACHER in viewer_roles)]
     waits = [(c.acknowledged_at - c.reported_at).total_seconds() / 60 for c in concerns if c.acknowledged_at]
