@@ -17,7 +17,7 @@ from flows.children import name_key
 from storage.crypto import VERSION
 from storage.db import Database
 from storage.keys import EncryptionKey, indexed_by_key, sealed_by_key, sealed_columns
-from storage.models import Concern, ConcernChild
+from storage.models import ConcernChild
 
 CHUNK = 500
 
@@ -56,16 +56,15 @@ def _rekey_children(db: Database, current: str) -> int:
     while True:
         with db.session() as session:
             keyring = db.keyring
+            # Each child's own (sealed) name, not the report it came from: a rotation has no need to open
+            # what was said, and a report is most of a row.
             rows = session.execute(
-                select(ConcernChild.id, ConcernChild.position, Concern.details, ConcernChild.name_key)
-                .join(Concern, Concern.id == ConcernChild.concern_id)
+                select(ConcernChild.id, ConcernChild.name, ConcernChild.name_key)
                 .where(ConcernChild.name_key.not_like(f"{current}:%"))
                 .order_by(ConcernChild.id).limit(CHUNK)).all()
-            for child_id, position, details, was in rows:
-                children = details.get("children") or []
-                name = children[position - 1].get("name", "") if 0 < position <= len(children) else ""
+            for child_id, name, was in rows:
                 session.execute(update(ConcernChild).where(ConcernChild.id == child_id, ConcernChild.name_key == was)
-                                .values(name_key=keyring.index(name_key(str(name)))))
+                                .values(name_key=keyring.index(name_key(name or ""))))
         moved += len(rows)
         if len(rows) < CHUNK:
             return moved
