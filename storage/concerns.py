@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import logging
 
-from sqlalchemy import bindparam, insert, null, select, update
+from sqlalchemy import bindparam, insert, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -20,7 +21,7 @@ from flows.report_form import ReportAnswers
 from storage.access import UNREAD_DETAILS, may_handle_as, summarise
 from storage.drafts import DraftStatus
 from storage.children import child_index
-from storage.events import EventKind, log_event
+from storage.events import EventKind, claim_place, log_event, log_event_at
 from flows.routing import IMMEDIATE_RISK_PAGED, Decision
 from storage.models import Concern, ConcernChild, Draft, OutboxMessage, ReferenceCounter, School, StatusChange
 from storage.schools import holders, roles_column, roles_in, school_day
@@ -168,39 +169,83 @@ def find_concern(session: Session, team_id: str, concern_id: int) -> Concern | N
 # Acknowledge is the safeguarding team's most pressed button: its statements are built once (storage.drafts
 # says why), the presser's roles are read with the concern, its writes go straight to the tables (the
 # concern's row as a conditional update, not the ORM's bulk update that first looks for the row in the
-# session; both messages in one statement), and only the concern is loaded as an object.
+# session), and only the concern is loaded as an object.
 _CONCERN_AND_ROLES = select(Concern, roles_column(bindparam("team_id"), bindparam("actor"))) \
     .where(Concern.id == bindparam("concern_id"), Concern.team_id == bindparam("team_id")).options(UNREAD_DETAILS)
 CONCERNS = Concern.__table__
 _ACTOR = bindparam("actor", type_=CONCERNS.c.acknowledged_by.type)
 _AT = bindparam("at", type_=CONCERNS.c.acknowledged_at.type)
 _FIRST_ACKNOWLEDGEMENT = update(CONCERNS).where(
-    CONCERNS.c.id == bindparam("concern_id"), CONCERNS.c.status == bindparam("from_status"),
+    CONCERNS.c.id == bindparam("concern"), CONCERNS.c.status == bindparam("from_status"),
 ).values(status=bindparam("to_status"), acknowledged_by=_ACTOR, acknowledged_at=_AT, escalate_at=null())
 _STATUS_CHANGE = insert(StatusChange.__table__)
-# PostgreSQL: the first acknowledgement and its status change in one statement (a data-modifying WITH), a row
-# back only for the press that won. SQLite has no data-modifying WITH: the two statements above, one by one.
+# PostgreSQL: everything the press that wins writes before its event, in one statement (data-modifying WITHs,
+# each acting only on what `won` returned, so a press that lost writes nothing): the acknowledgement, its status
+# change, the next place on the concern's chain (events.claim_place), and both messages. It returns that place
+# (its seq and the head to follow) for the event, which is hashed here and added in one more statement. Seven
+# round trips became five. SQLite has no data-modifying WITH: the statements one by one.
 _WON = _FIRST_ACKNOWLEDGEMENT.returning(CONCERNS.c.id).cte("won")
-_FIRST_ACKNOWLEDGEMENT_RECORDED = insert(StatusChange.__table__).from_select(
+_RECORDED = insert(StatusChange.__table__).from_select(
     ["team_id", "concern_id", "from_status", "to_status", "actor_id", "at"],
     select(bindparam("team", type_=CONCERNS.c.team_id.type), _WON.c.id,
            bindparam("from_status", type_=CONCERNS.c.status.type), bindparam("to_status", type_=CONCERNS.c.status.type),
            _ACTOR, _AT),
-).returning(StatusChange.__table__.c.id)
+).cte("recorded")
+_PLACE = claim_place(select(_WON.c.id).scalar_subquery()).cte("place")
+OUTBOX = OutboxMessage.__table__
+MESSAGE_COLUMNS = ("team_id", "kind", "concern_id", "recipient_id", "payload", "dedupe_key", "created_at", "due_at",
+                   "attempts", "priority")
+ACKNOWLEDGED_MESSAGES = 2  # the DSL alert refreshed, the reporter told
 
 
-def _first_acknowledgement(session: Session, team_id: str, concern_id: int, actor_id: str, now: datetime) -> bool:
-    """Acknowledge the concern if it is still new, with its status change; whether this press did."""
-    # (No key is a column of concerns: one that were would be taken as another column for the UPDATE to set.)
-    given = {"concern_id": concern_id, "team": team_id, "actor": actor_id, "at": now,
+def _message(n: int) -> Any:
+    """The n-th message's values as a SELECT from `won`, each a typed parameter m{n}_{column}."""
+    return select(*(_WON.c.id if column == "concern_id" else bindparam(f"m{n}_{column}", type_=OUTBOX.c[column].type)
+                    for column in MESSAGE_COLUMNS)).select_from(_WON)
+
+
+_QUEUED = insert(OUTBOX).from_select(list(MESSAGE_COLUMNS), union_all(
+    *(_message(n) for n in range(ACKNOWLEDGED_MESSAGES)))).cte("queued")
+_ACKNOWLEDGED = select(_WON.c.id, _PLACE.c.seq, _PLACE.c.head) \
+    .select_from(_WON.outerjoin(_PLACE, _PLACE.c.concern_id == _WON.c.id)).add_cte(_RECORDED, _QUEUED)
+
+
+class Won(NamedTuple):
+    """The press that acknowledged: where its event goes, if its statement claimed the place (PostgreSQL, the
+    chain there), and whether its messages are queued already."""
+
+    place: tuple[int, str] | None
+    queued: bool
+
+
+def _acknowledged_messages(team_id: str, concern_id: int, reporter_id: str, now: datetime) -> list[dict[str, Any]]:
+    return [outbox_row(team_id, OutboxKind.ALERT_REFRESH, f"{concern_id}:refresh:acknowledged", now,
+                       concern_id=concern_id),
+            outbox_row(team_id, OutboxKind.REPORTER_ACKNOWLEDGED, f"{concern_id}:reporter:acknowledged", now,
+                       concern_id=concern_id, recipient_id=reporter_id)]
+
+
+def _first_acknowledgement(session: Session, team_id: str, concern_id: int, actor_id: str, now: datetime,
+                           messages: list[dict[str, Any]]) -> Won | None:
+    """Acknowledge the concern if it is still new, with its status change; None if another press was first."""
+    # (No key is a column of concerns or concern_chains: one that were would be taken as another column for an
+    # UPDATE to set, even one inside the WITH.)
+    given = {"concern": concern_id, "team": team_id, "actor": actor_id, "at": now,
              "from_status": Status.NEW.value, "to_status": Status.ACKNOWLEDGED.value}
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(_FIRST_ACKNOWLEDGEMENT_RECORDED, given).first() is not None
+        if len(messages) != ACKNOWLEDGED_MESSAGES:  # the statement queues exactly that many, built once
+            raise ValueError(f"an acknowledgement queues {ACKNOWLEDGED_MESSAGES} messages, not {len(messages)}")
+        given.update({f"m{n}_{column}": message[column] for n, message in enumerate(messages)
+                      for column in MESSAGE_COLUMNS if column != "concern_id"})
+        row = session.execute(_ACKNOWLEDGED, given).first()
+        if row is None:
+            return None
+        return Won(None if row.seq is None else (row.seq, row.head), queued=True)
     if not session.execute(_FIRST_ACKNOWLEDGEMENT, given).rowcount:  # type: ignore[attr-defined]
-        return False
+        return None
     session.execute(_STATUS_CHANGE, {"team_id": team_id, "concern_id": concern_id, "from_status": Status.NEW.value,
                                      "to_status": Status.ACKNOWLEDGED.value, "actor_id": actor_id, "at": now})
-    return True
+    return Won(None, queued=False)
 
 
 def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
@@ -213,15 +258,18 @@ def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
     if not may_handle_as(concern, roles_in(roles), actor_id):
         log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGE_REFUSED, actor_id, now)
         return Outcome(Result.REFUSED)
-    if not _first_acknowledgement(session, team_id, concern.id, actor_id, now):
+    messages = _acknowledged_messages(team_id, concern.id, concern.reporter_id, now)
+    won = _first_acknowledgement(session, team_id, concern.id, actor_id, now, messages)
+    if won is None:
         session.refresh(concern)  # who was first, and when
         return Outcome(Result.ALREADY, summarise(concern))
     for name, value in (("status", Status.ACKNOWLEDGED.value), ("acknowledged_by", actor_id),
                         ("acknowledged_at", now), ("escalate_at", None)):
         set_committed_value(concern, name, value)  # as written: no need to read the row back
-    log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGED, actor_id, now)
-    enqueue_rows(session, [
-        outbox_row(team_id, OutboxKind.ALERT_REFRESH, f"{concern.id}:refresh:acknowledged", now, concern_id=concern.id),
-        outbox_row(team_id, OutboxKind.REPORTER_ACKNOWLEDGED, f"{concern.id}:reporter:acknowledged", now,
-                   concern_id=concern.id, recipient_id=concern.reporter_id)])
+    if won.place is not None:
+        log_event_at(session, team_id, concern.id, won.place, EventKind.ACKNOWLEDGED, actor_id, now)
+    else:
+        log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGED, actor_id, now)
+    if not won.queued:
+        enqueue_rows(session, messages)
     return Outcome(Result.DONE, summarise(concern))

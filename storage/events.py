@@ -100,6 +100,25 @@ def log_event(session: Session, team_id: str, concern_id: int, kind: EventKind, 
     return ConcernEvent(id=event_id, **rows[0])
 
 
+def claim_place(concern_id: Any) -> Any:
+    """The UPDATE that claims the next place on a concern's chain (`_append` says how it holds the chain),
+    returning (concern_id, seq, head), for a caller to run inside a statement of its own (PostgreSQL: a
+    data-modifying WITH, `concern_id` an expression on another part of it); then `log_event_at`."""
+    return update(CHAINS).where(CHAINS.c.concern_id == concern_id).values(seq=CHAINS.c.seq + 1) \
+        .returning(CHAINS.c.concern_id, CHAINS.c.seq, CHAINS.c.head)
+
+
+def log_event_at(session: Session, team_id: str, concern_id: int, place: tuple[int, str], kind: EventKind,
+                 actor_id: str | None, at: datetime, **data: Any) -> ConcernEvent:
+    """`log_event` at a place on the chain the caller's own statement claimed (`claim_place`): `place` is what
+    it returned, (seq, head). PostgreSQL: the event added and the head moved on in one statement."""
+    seq, prev = place
+    stored = _as_stored(data)
+    row = dict(team_id=team_id, concern_id=concern_id, kind=kind.value, actor_id=actor_id, at=at, data=stored,
+               seq=seq, prev_hash=prev, hash=chain_hash(prev, team_id, concern_id, seq, kind.value, actor_id, at, stored))
+    return ConcernEvent(id=session.execute(_ADD_AND_MOVE_ONE, row).scalar_one(), **row)
+
+
 def log_events(session: Session, team_id: str, concern_ids: Sequence[int], kind: EventKind,
                actor_id: str | None, at: datetime, **data: Any) -> None:
     """The same event on many concerns (an export's chunk), each on its own chain. PostgreSQL: one statement
@@ -154,8 +173,7 @@ def _add_and_move_pg(session: Session, rows: list[dict[str, Any]]) -> None:
 CHAINS = ConcernChain.__table__
 # One concern's event (nearly every event there is), its statements built once: building them cost more of the
 # interpreter's time than running them (storage.drafts).
-_CLAIM_ONE = update(CHAINS).where(CHAINS.c.concern_id == bindparam("chain")).values(seq=CHAINS.c.seq + 1) \
-    .returning(CHAINS.c.concern_id, CHAINS.c.seq, CHAINS.c.head)
+_CLAIM_ONE = claim_place(bindparam("chain"))
 _ADD_ONE = insert(EVENTS).returning(EVENTS.c.id)
 _MOVE_ONE = update(CHAINS).where(CHAINS.c.concern_id == bindparam("chain")).values(head=bindparam("new_head"))
 # PostgreSQL: the event added and its chain's head moved on to it in one statement (a data-modifying WITH runs

@@ -21,6 +21,7 @@ from storage.concerns import acknowledge
 from storage.db import Database
 from storage.events import GENESIS, EventKind, events_for, log_event, log_events
 from storage.migrate import alembic_config
+from storage.outcomes import Result
 from storage.models import Concern, ConcernChain
 from tests.e2e.test_backup import empty_database
 from tests.storage.helpers import DEPUTY, DSL, TEAM, report, set_up_school
@@ -104,6 +105,70 @@ def test_an_export_chunk_may_hold_a_concern_with_no_chain_yet(db: Database, cloc
         assert [e.seq for e in events_for(session, TEAM, chained.id)] == [1, 2]
         assert [e.seq for e in events_for(session, TEAM, chainless.id)] == [1]
         assert verify(session) == []
+
+
+def test_an_acknowledgement_claims_its_place_with_its_other_writes(db: Database, clock: ManualClock) -> None:
+    """PostgreSQL: the acknowledgement, its status change, its messages and its chain's next place in one
+    statement, then its event with the head moved on; SQLite: one statement each. Either way the chain verifies."""
+    set_up_school(db, clock.now())
+    concern = report(db, clock.now())
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        with _writes(db) as writes, db.session() as session:
+            assert acknowledge(session, TEAM, concern.id, DSL, clock.now()).result is Result.DONE
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    if db.dialect == "postgresql":  # the concern and roles read, the WITH, the event
+        assert writes == [("UPDATE", "concerns"), ("INSERT", "status_changes"), ("INSERT", "outbox"),
+                          ("UPDATE", "concern_chains"), ("UPDATE", "concern_chains"), ("INSERT", "concern_events")]
+        assert len(statements) == 3
+    else:
+        assert writes == [("UPDATE", "concerns"), ("INSERT", "status_changes"), ("UPDATE", "concern_chains"),
+                          ("INSERT", "concern_events"), ("UPDATE", "concern_chains"), ("INSERT", "outbox")]
+    with db.session() as session:
+        events = events_for(session, TEAM, concern.id)
+        assert [(e.seq, e.kind) for e in events] == [(1, "reported"), (2, "acknowledged")]
+        assert _heads(db)[concern.id] == (2, events[-1].hash) and verify(session) == []
+
+
+def test_an_acknowledgement_waits_for_an_appender_holding_the_chain_and_follows_it(db: Database,
+                                                                                  clock: ManualClock) -> None:
+    """Its place is claimed inside its own statement (PostgreSQL), after the concern's row: a view being logged
+    on the same concern holds the chain, so the acknowledgement waits, then takes the place after that view."""
+    set_up_school(db, clock.now())
+    concern = report(db, clock.now())
+    done: list[Result] = []
+
+    def press() -> None:
+        with db.session() as session:
+            done.append(acknowledge(session, TEAM, concern.id, DEPUTY, clock.now()).result)
+
+    with db.session() as session:
+        viewed = log_event(session, TEAM, concern.id, EventKind.RECORD_VIEWED, DSL, clock.now())
+        waiting = threading.Thread(target=press)
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and done == []  # held up until the view commits
+    waiting.join(10)
+    assert done == [Result.DONE]
+    with db.session() as session:
+        events = events_for(session, TEAM, concern.id)
+        assert [(e.seq, e.kind) for e in events] == [(1, "reported"), (2, "record_viewed"), (3, "acknowledged")]
+        assert events[-1].prev_hash == viewed.hash and _heads(db)[concern.id] == (3, events[-1].hash)
+        assert verify(session) == []
+
+
+def test_an_acknowledgement_of_a_concern_with_no_chain_begins_it(db: Database, clock: ManualClock) -> None:
+    set_up_school(db, clock.now())
+    concern = _chainless(db, clock)
+    with db.session() as session:
+        assert acknowledge(session, TEAM, concern.id, DSL, clock.now()).result is Result.DONE
+    with db.session() as session:
+        events = events_for(session, TEAM, concern.id)
+        assert [(e.seq, e.kind, e.prev_hash) for e in events] == [(1, "acknowledged", GENESIS)]
+        assert _heads(db)[concern.id] == (1, events[0].hash) and verify(session) == []
 
 
 def test_an_event_for_no_concern_is_refused_and_nothing_is_written(db: Database, clock: ManualClock) -> None:

@@ -168,6 +168,15 @@ def test_acknowledge_is_first_wins_and_refuses_outsiders(db: Database, clock: Ma
         stored = session.get_one(Concern, concern.id)
         assert (stored.status, stored.acknowledged_by, stored.acknowledged_at, stored.escalate_at) == (
             "acknowledged", DEPUTY, later, None)
+        # Its two messages (PostgreSQL: queued in the same statement), as `enqueue` would have queued them.
+        queued = session.scalars(select(OutboxMessage).where(OutboxMessage.concern_id == concern.id,
+                                                             OutboxMessage.created_at == later)
+                                 .order_by(OutboxMessage.id)).all()
+        assert [(m.team_id, m.kind, m.recipient_id, m.dedupe_key, m.payload, m.due_at, m.attempts, m.priority,
+                 m.sent_at, m.locked_until) for m in queued] == [
+            (TEAM, "alert_refresh", None, f"{concern.id}:refresh:acknowledged", None, later, 0, 0, None, None),
+            (TEAM, "reporter_acknowledged", concern.reporter_id, f"{concern.id}:reporter:acknowledged", None, later,
+             0, 0, None, None)]
     with db.session() as session:
         lost = acknowledge(session, TEAM, concern.id, DSL, clock.advance(timedelta(minutes=1)))
         assert lost.result is Result.ALREADY
