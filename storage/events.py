@@ -112,10 +112,10 @@ def log_event_at(session: Session, team_id: str, concern_id: int, place: tuple[i
                  actor_id: str | None, at: datetime, **data: Any) -> ConcernEvent:
     """`log_event` at a place on the chain the caller's own statement claimed (`claim_place`): `place` is what
     it returned, (seq, head). PostgreSQL: the event added and the head moved on in one statement."""
-    seq, prev = place
-    stored = _as_stored(data)
-    row = dict(team_id=team_id, concern_id=concern_id, kind=kind.value, actor_id=actor_id, at=at, data=stored,
-               seq=seq, prev_hash=prev, hash=chain_hash(prev, team_id, concern_id, seq, kind.value, actor_id, at, stored))
+    (seq, prev), stored, kind_value = place, _as_stored(data), kind.value
+    digest = chain_hash(prev, team_id, concern_id, seq, kind_value, actor_id, at, stored)
+    row = dict(team_id=team_id, concern_id=concern_id, kind=kind_value, actor_id=actor_id, at=at, data=stored,
+               seq=seq, prev_hash=prev, hash=digest)
     return ConcernEvent(id=session.execute(_ADD_AND_MOVE_ONE, row).scalar_one(), **row)
 
 
