@@ -56,10 +56,10 @@ _INTERACTIVE = "concernbot_interactive"
 # TURN_WAIT_SECONDS, then goes ahead anyway (so a stuck unit can delay the others, never block them). Each
 # unit is a few milliseconds of the interpreter's time between round trips to the database: under a burst,
 # dozens at once took turns with the interpreter lock so often that the threads acknowledging new requests
-# waited behind them, and the hand-overs themselves cost CPU (README, Performance). Slack calls and email are
-# made outside units of work, except the outbox's one sender thread's and the start-up check's. (SQLite's
-# writers already take turns, in the order they came, in storage.sqlite_writer; a second queue in front of
-# that one would reorder them.)
+# waited behind them, and the hand-overs themselves cost CPU (README, design notes: *Fast*). Slack calls and
+# email are made outside units of work, except the outbox's one sender thread's and the start-up check's.
+# (SQLite's writers already take turns, in the order they came, in storage.sqlite_writer; a second queue in
+# front of that one would reorder them.)
 UNITS_AT_ONCE, TURN_WAIT_SECONDS = 4, 0.5
 # A server connection back in the pool for less than this is used again as it is; one idle longer is pinged
 # first (`_pinger`). Under load connections come back within milliseconds, and a ping on every
