@@ -206,7 +206,7 @@ def _message(n: int) -> Any:
 
 _QUEUED = insert(OUTBOX).from_select(list(MESSAGE_COLUMNS), union_all(
     *(_message(n) for n in range(ACKNOWLEDGED_MESSAGES)))).cte("queued")
-_ACKNOWLEDGED = select(_WON.c.id, _PLACE.c.seq, _PLACE.c.head) \
+ACKNOWLEDGED_STATEMENT = select(_WON.c.id, _PLACE.c.seq, _PLACE.c.head) \
     .select_from(_WON.outerjoin(_PLACE, _PLACE.c.concern_id == _WON.c.id)).add_cte(_RECORDED, _QUEUED)
 
 
@@ -218,29 +218,38 @@ class Won(NamedTuple):
     queued: bool
 
 
-def _acknowledged_messages(team_id: str, concern_id: int, reporter_id: str, now: datetime) -> list[dict[str, Any]]:
+def acknowledged_messages(team_id: str, concern_id: int, reporter_id: str, now: datetime) -> list[dict[str, Any]]:
     return [outbox_row(team_id, OutboxKind.ALERT_REFRESH, f"{concern_id}:refresh:acknowledged", now,
                        concern_id=concern_id),
             outbox_row(team_id, OutboxKind.REPORTER_ACKNOWLEDGED, f"{concern_id}:reporter:acknowledged", now,
                        concern_id=concern_id, recipient_id=reporter_id)]
 
 
-def _first_acknowledgement(session: Session, team_id: str, concern_id: int, actor_id: str, now: datetime,
-                           messages: list[dict[str, Any]]) -> Won | None:
-    """Acknowledge the concern if it is still new, with its status change; None if another press was first."""
-    # (No key is a column of concerns or concern_chains: one that were would be taken as another column for an
-    # UPDATE to set, even one inside the WITH.)
-    given = {"concern": concern_id, "team": team_id, "actor": actor_id, "at": now,
-             "from_status": Status.NEW.value, "to_status": Status.ACKNOWLEDGED.value}
-    if session.get_bind().dialect.name == "postgresql":
+def acknowledgement_parameters(team_id: str, concern_id: int, actor_id: str, now: datetime,
+                               messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The statements' parameters; with `messages`, the PostgreSQL statement's too. No key may be a column of
+    concerns or concern_chains: one that were would be taken as another column for an UPDATE to set, even one
+    inside the WITH (a test compiles the statement with these keys to check)."""
+    given: dict[str, Any] = {"concern": concern_id, "team": team_id, "actor": actor_id, "at": now,
+                             "from_status": Status.NEW.value, "to_status": Status.ACKNOWLEDGED.value}
+    if messages is not None:
         if len(messages) != ACKNOWLEDGED_MESSAGES:  # the statement queues exactly that many, built once
             raise ValueError(f"an acknowledgement queues {ACKNOWLEDGED_MESSAGES} messages, not {len(messages)}")
         given.update({f"m{n}_{column}": message[column] for n, message in enumerate(messages)
                       for column in MESSAGE_COLUMNS if column != "concern_id"})
-        row = session.execute(_ACKNOWLEDGED, given).first()
+    return given
+
+
+def _first_acknowledgement(session: Session, team_id: str, concern_id: int, actor_id: str, now: datetime,
+                           messages: list[dict[str, Any]]) -> Won | None:
+    """Acknowledge the concern if it is still new, with its status change; None if another press was first."""
+    if session.get_bind().dialect.name == "postgresql":
+        given = acknowledgement_parameters(team_id, concern_id, actor_id, now, messages)
+        row = session.execute(ACKNOWLEDGED_STATEMENT, given).first()
         if row is None:
             return None
         return Won(None if row.seq is None else (row.seq, row.head), queued=True)
+    given = acknowledgement_parameters(team_id, concern_id, actor_id, now)
     if not session.execute(_FIRST_ACKNOWLEDGEMENT, given).rowcount:  # type: ignore[attr-defined]
         return None
     session.execute(_STATUS_CHANGE, {"team_id": team_id, "concern_id": concern_id, "from_status": Status.NEW.value,
@@ -258,7 +267,7 @@ def acknowledge(session: Session, team_id: str, concern_id: int, actor_id: str,
     if not may_handle_as(concern, roles_in(roles), actor_id):
         log_event(session, team_id, concern.id, EventKind.ACKNOWLEDGE_REFUSED, actor_id, now)
         return Outcome(Result.REFUSED)
-    messages = _acknowledged_messages(team_id, concern.id, concern.reporter_id, now)
+    messages = acknowledged_messages(team_id, concern.id, concern.reporter_id, now)
     won = _first_acknowledgement(session, team_id, concern.id, actor_id, now, messages)
     if won is None:
         session.refresh(concern)  # who was first, and when

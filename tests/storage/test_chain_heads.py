@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from alembic import command
@@ -27,6 +28,9 @@ from tests.e2e.test_backup import empty_database
 from tests.storage.helpers import DEPUTY, DSL, TEAM, report, set_up_school
 
 
+T = TypeVar("T")
+
+
 def _heads(db: Database) -> dict[int, tuple[int, str]]:
     with db.session() as session:
         return {c.concern_id: (c.seq, c.head) for c in session.scalars(select(ConcernChain))}
@@ -39,6 +43,21 @@ def _chainless(db: Database, clock: ManualClock) -> Concern:
         for table in ("concern_events", "concern_chains"):
             connection.execute(text(f"DELETE FROM {table} WHERE concern_id = :id"), {"id": concern.id})
     return concern
+
+
+def _second_waits(db: Database, first: Callable[[Session], T], second: Callable[[], object]) -> tuple[T, object]:
+    """`first` in a unit of work; meanwhile `second` on another thread, which must still be waiting half a second
+    later (held up until the first commits), and then finishes. What each returned."""
+    done: list[object] = []
+    with db.session() as session:
+        held = first(session)
+        waiting = threading.Thread(target=lambda: done.append(second()))
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and done == []  # held up until the first commits
+    waiting.join(10)
+    assert len(done) == 1, "the second never finished"
+    return held, done[0]
 
 
 WRITE = re.compile(r"(?<!DO )\b(INSERT INTO|UPDATE|DELETE FROM) (\w+)")  # not an upsert's DO UPDATE
@@ -139,20 +158,13 @@ def test_an_acknowledgement_waits_for_an_appender_holding_the_chain_and_follows_
     on the same concern holds the chain, so the acknowledgement waits, then takes the place after that view."""
     set_up_school(db, clock.now())
     concern = report(db, clock.now())
-    done: list[Result] = []
-
-    def press() -> None:
+    def press() -> Result:
         with db.session() as session:
-            done.append(acknowledge(session, TEAM, concern.id, DEPUTY, clock.now()).result)
+            return acknowledge(session, TEAM, concern.id, DEPUTY, clock.now()).result
 
-    with db.session() as session:
-        viewed = log_event(session, TEAM, concern.id, EventKind.RECORD_VIEWED, DSL, clock.now())
-        waiting = threading.Thread(target=press)
-        waiting.start()
-        waiting.join(0.5)
-        assert waiting.is_alive() and done == []  # held up until the view commits
-    waiting.join(10)
-    assert done == [Result.DONE]
+    viewed, pressed = _second_waits(
+        db, lambda session: log_event(session, TEAM, concern.id, EventKind.RECORD_VIEWED, DSL, clock.now()), press)
+    assert pressed is Result.DONE
     with db.session() as session:
         events = events_for(session, TEAM, concern.id)
         assert [(e.seq, e.kind) for e in events] == [(1, "reported"), (2, "record_viewed"), (3, "acknowledged")]
@@ -192,20 +204,13 @@ def test_a_second_appender_waits_for_the_first_and_follows_it(db: Database, cloc
     set_up_school(db, clock.now())
     concern = _chainless(db, clock) if first_event else report(db, clock.now())
     start = 0 if first_event else 1
-    second: list[int] = []
-
-    def append() -> None:
+    def append() -> int:
         with db.session() as session:
-            second.append(log_event(session, TEAM, concern.id, EventKind.EXPORTED, DEPUTY, clock.now()).seq)
+            return log_event(session, TEAM, concern.id, EventKind.EXPORTED, DEPUTY, clock.now()).seq
 
-    with db.session() as session:
-        first = log_event(session, TEAM, concern.id, EventKind.EXPORTED, DSL, clock.now())
-        waiting = threading.Thread(target=append)
-        waiting.start()
-        waiting.join(0.5)
-        assert waiting.is_alive() and second == []  # held up until the first commits
-    waiting.join(10)
-    assert (first.seq, second) == (start + 1, [start + 2])
+    first, second = _second_waits(
+        db, lambda session: log_event(session, TEAM, concern.id, EventKind.EXPORTED, DSL, clock.now()), append)
+    assert (first.seq, second) == (start + 1, start + 2)
     with db.session() as session:
         assert [e.prev_hash for e in events_for(session, TEAM, concern.id)][-1] == first.hash
         assert _heads(db)[concern.id][0] == start + 2
@@ -227,21 +232,13 @@ def test_an_export_chunk_and_a_single_append_queue_on_a_chain(db: Database, cloc
         log_event(session, TEAM, shared.id, EventKind.RECORD_VIEWED, DEPUTY, clock.now())
 
     first, then = (export, view) if export_first else (view, export)
-    done: list[bool] = []
 
-    def second() -> None:
+    def second() -> bool:
         with db.session() as session:
             then(session)
-            done.append(True)
+        return True
 
-    with db.session() as session:
-        first(session)
-        waiting = threading.Thread(target=second)
-        waiting.start()
-        waiting.join(0.5)
-        assert waiting.is_alive() and done == []  # held up until the first commits
-    waiting.join(10)
-    assert done == [True]
+    assert _second_waits(db, first, second)[1] is True
     with db.session() as session:
         events = events_for(session, TEAM, shared.id)
         assert [e.kind for e in events] == ["reported"] + (["exported", "record_viewed"] if export_first

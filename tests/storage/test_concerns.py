@@ -4,10 +4,14 @@ import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql
 
 from flows.clock import ManualClock
 from tests.concurrency import together
-from storage.concerns import acknowledge, next_reference
+from storage.audit import verify
+from storage.concerns import (
+    ACKNOWLEDGED_STATEMENT, acknowledge, acknowledged_messages, acknowledgement_parameters, next_reference,
+)
 from storage.outcomes import Result
 from storage.db import Database
 from storage.drafts import (
@@ -15,6 +19,7 @@ from storage.drafts import (
 )
 from storage.events import events_for
 from storage.models import Concern, Draft, OutboxMessage, School, StatusChange
+from storage.models_chain import ConcernChain
 from tests.conftest import LONDON
 from tests.storage.helpers import DEPUTY, DSL, HEAD, TEACHER, TEAM, report, set_up_school
 
@@ -172,6 +177,8 @@ def test_acknowledge_is_first_wins_and_refuses_outsiders(db: Database, clock: Ma
         queued = session.scalars(select(OutboxMessage).where(OutboxMessage.concern_id == concern.id,
                                                              OutboxMessage.created_at == later)
                                  .order_by(OutboxMessage.id)).all()
+        assert not [m for m in queued if session.scalar(select(OutboxMessage.payload.is_(None))
+                                                        .where(OutboxMessage.id == m.id))]  # JSON null, as enqueue's
         assert [(m.team_id, m.kind, m.recipient_id, m.dedupe_key, m.payload, m.due_at, m.attempts, m.priority,
                  m.sent_at, m.locked_until) for m in queued] == [
             (TEAM, "alert_refresh", None, f"{concern.id}:refresh:acknowledged", None, later, 0, 0, None, None),
@@ -181,8 +188,21 @@ def test_acknowledge_is_first_wins_and_refuses_outsiders(db: Database, clock: Ma
         lost = acknowledge(session, TEAM, concern.id, DSL, clock.advance(timedelta(minutes=1)))
         assert lost.result is Result.ALREADY
         assert (lost.summary.acknowledged_by, lost.summary.acknowledged_at) == (DEPUTY, later)
-        kinds = [e.kind for e in events_for(session, TEAM, concern.id)]
-        assert kinds == ["reported", "acknowledge_refused", "acknowledge_refused", "acknowledged"]
+        events = events_for(session, TEAM, concern.id)
+        assert [e.kind for e in events] == ["reported", "acknowledge_refused", "acknowledge_refused", "acknowledged"]
+        # The press that lost claimed no place on the chain: its count is still the events'.
+        assert session.get_one(ConcernChain, concern.id).seq == len(events) and verify(session) == []
+
+
+def test_the_acknowledgement_statement_sets_only_its_own_columns() -> None:
+    """A parameter named after a column of a table an UPDATE in the WITH writes would be set on it too
+    (SQLAlchemy adds it to the SET): compiled with every key the press gives, the statement is unchanged."""
+    messages = acknowledged_messages(TEAM, 1, TEACHER, datetime(2026, 12, 7, 9, 0))
+    keys = list(acknowledgement_parameters(TEAM, 1, DSL, datetime(2026, 12, 7, 9, 0), messages))
+    plain = ACKNOWLEDGED_STATEMENT.compile(dialect=postgresql.dialect()).string
+    assert ACKNOWLEDGED_STATEMENT.compile(dialect=postgresql.dialect(), column_keys=keys).string == plain
+    # (and the check can see the fault it guards against)
+    assert ACKNOWLEDGED_STATEMENT.compile(dialect=postgresql.dialect(), column_keys=["concern_id"]).string != plain
 
 
 def test_two_people_acknowledging_at_once_give_one_acknowledgement(db: Database, clock: ManualClock) -> None:
@@ -200,6 +220,9 @@ def test_two_people_acknowledging_at_once_give_one_acknowledgement(db: Database,
         refreshes = session.scalar(select(func.count()).select_from(OutboxMessage)
                                    .where(OutboxMessage.kind == "alert_refresh"))
         assert refreshes == 1
+        events = events_for(session, TEAM, concern.id)
+        assert [e.kind for e in events] == ["reported", "acknowledged"]
+        assert session.get_one(ConcernChain, concern.id).seq == 2 and verify(session) == []
 
 
 def test_next_reference_creates_its_counter(db: Database, clock: ManualClock) -> None:
