@@ -219,6 +219,7 @@ class Won(NamedTuple):
 
 
 def acknowledged_messages(team_id: str, concern_id: int, reporter_id: str, now: datetime) -> list[dict[str, Any]]:
+    """What an acknowledgement queues (`outbox_row`s): the DSL channel's alert refreshed, the reporter told."""
     return [outbox_row(team_id, OutboxKind.ALERT_REFRESH, f"{concern_id}:refresh:acknowledged", now,
                        concern_id=concern_id),
             outbox_row(team_id, OutboxKind.REPORTER_ACKNOWLEDGED, f"{concern_id}:reporter:acknowledged", now,
