@@ -11,16 +11,21 @@ import re
 import zlib
 
 OBJECT = re.compile(rb"(\d+) 0 obj(.*?)endobj", re.S)
-STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+STREAM = re.compile(rb"\bstream\r?\n")
+LENGTH = re.compile(rb"/Length (\d+)\b")
 TOKEN = re.compile(rb"/(F\d+) [\d.]+ Tf|(\((?:\\.|[^\\)])*\))|\bET\b", re.S)
 ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
 
 
 def _stream(body: bytes) -> bytes:
+    """An object's stream: exactly its dictionary's /Length bytes after the `stream` line. (Not up to the
+    `endstream` line: compressed data may itself end in a carriage return, which a pattern for the line's
+    end took as its own, and the stream came back one byte short.)"""
     match = STREAM.search(body)
-    if match is None:
+    length = LENGTH.search(body, 0, match.start()) if match else None
+    if match is None or length is None:
         return b""
-    raw = match.group(1)
+    raw = body[match.end():match.end() + int(length.group(1))]
     return zlib.decompress(raw) if b"/FlateDecode" in body[:match.start()] else raw
 
 
